@@ -1,0 +1,15 @@
+// The migration files, embedded as text so the compiled binary carries them.
+// Forward-only: add a file and a line here; never edit a file that has landed.
+import m0001 from "../../migrations/0001_jobs.sql" with { type: "text" };
+import m0002 from "../../migrations/0002_workflows.sql" with { type: "text" };
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  { version: 1, name: "0001_jobs", sql: m0001 },
+  { version: 2, name: "0002_workflows", sql: m0002 },
+];

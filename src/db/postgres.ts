@@ -1,0 +1,55 @@
+import postgres from "postgres";
+import type { SqlQuery } from "./sql.ts";
+import type { Database, Queryable, ReservedConnection, Row } from "./types.ts";
+
+type Sql = postgres.Sql<Record<string, never>>;
+
+export interface PostgresOptions {
+  url: string;
+  /** Pool size; defaults to 10. */
+  max?: number;
+}
+
+// int8 as a JS number: our ids stay far below 2^53, and both backends then agree on the type.
+const int8AsNumber = {
+  to: 20,
+  from: [20],
+  serialize: (x: number | bigint) => String(x),
+  parse: (x: string) => Number(x),
+};
+
+function wrap(sql: Sql | postgres.TransactionSql<Record<string, never>>): Queryable {
+  return {
+    query: <T = Row>(q: SqlQuery) =>
+      sql.unsafe(q.text, q.values as postgres.ParameterOrJSON<never>[], { prepare: true }) as unknown as Promise<T[]>,
+  };
+}
+
+/** Opens a pool on a PostgreSQL server. */
+export function openPostgres(options: PostgresOptions): Database {
+  const sql: Sql = postgres(options.url, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+    types: { int8: int8AsNumber } as never,
+    connection: { application_name: "kronos" },
+  }) as unknown as Sql;
+  const base = wrap(sql);
+  return {
+    backend: "postgres",
+    query: base.query,
+    transaction: <T>(fn: (tx: Queryable) => Promise<T>) =>
+      sql.begin((tx) => fn(wrap(tx))) as Promise<T>,
+    exec: async (script) => {
+      await sql.unsafe(script);
+    },
+    listen: async (channel, onMessage) => {
+      const sub = await sql.listen(channel, onMessage);
+      return () => sub.unlisten();
+    },
+    reserve: async (): Promise<ReservedConnection> => {
+      const conn = await sql.reserve();
+      return { ...wrap(conn as unknown as Sql), release: async () => conn.release() };
+    },
+    close: () => sql.end({ timeout: 5 }),
+  };
+}

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type Database, json, migrate, openPostgres, sql } from "../../src/db/index.ts";
+import { backends, type TestDatabase } from "../support/postgres.ts";
+
+// One suite, both backends: whatever the store relies on must behave the same on each.
+for (const backend of backends) {
+  describe(`database on ${backend.name}`, () => {
+    let t: TestDatabase;
+    let db: Database;
+    beforeAll(async () => {
+      t = await backend.create();
+      db = t.db;
+      await db.query(sql`CREATE TABLE items (id bigint PRIMARY KEY, doc jsonb, at timestamptz)`);
+    });
+    afterAll(() => t.close());
+
+    test("parameters, arrays, JSON and types round-trip", async () => {
+      const at = new Date("2026-01-02T03:04:05.678Z");
+      await db.query(
+        sql`INSERT INTO items SELECT i, d::jsonb, ${at} FROM unnest(${[1, 2]}::bigint[], ${['{"a":[1,"x"]}', "null"]}::text[]) AS u(i, d)`,
+      );
+      const rows = await db.query(sql`SELECT id, doc, at FROM items WHERE id = ANY(${[1, 2]}::bigint[]) ORDER BY id`);
+      expect(rows).toEqual([
+        { id: 1, doc: { a: [1, "x"] }, at },
+        { id: 2, doc: null, at },
+      ]);
+      const [one] = await db.query<{ doc: unknown }>(sql`SELECT ${json({ b: "<x>" })}::jsonb AS doc`);
+      expect(one).toEqual({ doc: { b: "<x>" } });
+    });
+
+    test("fragments compose with renumbered parameters", async () => {
+      const filter = sql`AND id > ${0}`;
+      const rows = await db.query(sql`SELECT count(*)::int AS n FROM items WHERE id < ${10} ${filter}`);
+      expect(rows).toEqual([{ n: 2 }]);
+    });
+
+    test("a transaction commits on return and rolls back on throw", async () => {
+      await db.transaction(async (tx) => {
+        await tx.query(sql`INSERT INTO items (id) VALUES (10)`);
+      });
+      await expect(
+        db.transaction(async (tx) => {
+          await tx.query(sql`INSERT INTO items (id) VALUES (11)`);
+          throw new Error("boom");
+        }),
+      ).rejects.toThrow("boom");
+      const rows = await db.query(sql`SELECT id FROM items WHERE id >= 10 ORDER BY id`);
+      expect(rows).toEqual([{ id: 10 }]);
+    });
+
+    test("NOTIFY reaches a listener after commit", async () => {
+      const got: string[] = [];
+      let wake = () => {};
+      const arrived = new Promise<void>((r) => {
+        wake = r;
+      });
+      const stop = await db.listen("kronos_test", (payload) => {
+        got.push(payload);
+        wake();
+      });
+      await db.transaction(async (tx) => {
+        await tx.query(sql`SELECT pg_notify('kronos_test', 'hello')`);
+      });
+      await arrived;
+      await stop();
+      expect(got).toEqual(["hello"]);
+    });
+
+    test("session advisory locks hold on a reserved connection", async () => {
+      const conn = await db.reserve();
+      const [got] = await conn.query<{ ok: boolean }>(sql`SELECT pg_try_advisory_lock(${42}) AS ok`);
+      expect(got).toEqual({ ok: true });
+      const [released] = await conn.query<{ ok: boolean }>(sql`SELECT pg_advisory_unlock(${42}) AS ok`);
+      expect(released).toEqual({ ok: true });
+      await conn.release();
+    });
+
+    test("migrate is idempotent and says what it did", async () => {
+      expect(await migrate(db)).toEqual({ applied: [], current: 2 });
+    });
+  });
+}
+
+describe("database on postgres only", () => {
+  test("two pools migrating a fresh database at once apply each migration once", async () => {
+    const t = await backends[0].create();
+    // Start from an empty schema in a database of our own.
+    await t.db.query(sql`DROP SCHEMA public CASCADE`);
+    await t.db.query(sql`CREATE SCHEMA public`);
+    const a = openPostgres({ url: t.url, max: 2 });
+    const b = openPostgres({ url: t.url, max: 2 });
+    const [ra, rb] = await Promise.all([migrate(a), migrate(b)]);
+    expect([...ra.applied, ...rb.applied].sort()).toEqual(["0001_jobs", "0002_workflows"]);
+    const rows = await a.query(sql`SELECT version FROM kronos_migrations ORDER BY version`);
+    expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
+    await a.close();
+    await b.close();
+    await t.close();
+  });
+
+  test("another session cannot take an advisory lock that is held", async () => {
+    const t = await backends[0].create();
+    const one = await t.db.reserve();
+    const two = await t.db.reserve();
+    await one.query(sql`SELECT pg_advisory_lock(${7})`);
+    expect(await two.query(sql`SELECT pg_try_advisory_lock(${7}) AS ok`)).toEqual([{ ok: false }]);
+    await one.release();
+    await two.release();
+    await t.close();
+  });
+});
