@@ -1,0 +1,149 @@
+import { type Database, isConnectionError, type Queryable } from "../db/index.ts";
+import * as jobs from "../store/jobs.ts";
+import type { Clock } from "./clock.ts";
+import type { Logger } from "../log.ts";
+import type { Settled } from "./pool.ts";
+import { nextRunAt, type RetryPolicy } from "./retry.ts";
+import type { CompletedJob, FailedJob, HandlerRegistry } from "./types.ts";
+
+export interface CompleterOptions {
+  db: Database;
+  registry: HandlerRegistry;
+  retry: RetryPolicy;
+  clock: Clock;
+  log: Logger;
+  /** Most outcomes written in one transaction. */
+  maxBatch?: number;
+  /** Called after each committed batch (metrics). */
+  onCommitted?(done: { completed: CompletedJob[]; failed: FailedJob[]; refused: number }): void;
+}
+
+/**
+ * Records job outcomes with group commit: while one transaction is being written, new outcomes
+ * wait and go together in the next one. An idle queue writes each outcome at once (low latency);
+ * a busy one writes hundreds per transaction (pgbench here: ~3,000 single-row transactions/s
+ * against ~30,000 rows/s in batches of 50).
+ */
+export class Completer {
+  readonly #o: Required<Omit<CompleterOptions, "onCommitted">> & Pick<CompleterOptions, "onCommitted">;
+  #pending: Settled[] = [];
+  #flushing: Promise<void> | undefined;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(options: CompleterOptions) {
+    this.#o = { maxBatch: 500, ...options };
+  }
+
+  /** Outcomes not yet committed (their leases must still be renewed). */
+  pendingIds(): number[] {
+    return this.#pending.map((s) => s.job.id);
+  }
+
+  push(outcome: Settled): void {
+    this.#pending.push(outcome);
+    this.#flushing ??= this.#drain();
+  }
+
+  /** Resolves once everything pushed so far is written (or given up on). */
+  idle(): Promise<void> {
+    if (!this.#flushing) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  async #drain(): Promise<void> {
+    let backoff = 50;
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, this.#o.maxBatch);
+      try {
+        await this.#write(batch);
+        backoff = 50;
+      } catch (error) {
+        if (isConnectionError(error)) {
+          // The database is away: keep the outcomes and try again; leases cover the wait.
+          this.#o.log.warn("could not record job outcomes, retrying", { error: String(error), jobs: batch.length });
+          this.#pending.unshift(...batch);
+          await Bun.sleep(backoff);
+          backoff = Math.min(backoff * 2, 2_000);
+        } else if (batch.length > 1) {
+          // One bad outcome must not sink the others: write them one by one.
+          for (const one of batch) await this.#writeAlone(one);
+        } else {
+          await this.#writeAlone(batch[0] as Settled);
+        }
+      }
+    }
+    this.#flushing = undefined;
+    for (const wake of this.#idleWaiters.splice(0)) wake();
+  }
+
+  async #writeAlone(outcome: Settled): Promise<void> {
+    try {
+      await this.#write([outcome]);
+    } catch (error) {
+      // Left running: its lease expires and the reaper retries it.
+      this.#o.log.error("could not record a job outcome; its lease will expire and it will be retried", {
+        job: outcome.job.id,
+        type: outcome.job.type,
+        error: String(error),
+      });
+    }
+  }
+
+  async #write(batch: readonly Settled[]): Promise<void> {
+    const now = this.#o.clock.now();
+    const completed: CompletedJob[] = [];
+    const failed: FailedJob[] = [];
+    for (const s of batch) {
+      if (s.ok) completed.push({ job: s.job, result: s.result, startedAt: s.startedAt, finishedAt: s.finishedAt });
+      else failed.push({ job: s.job, error: s.error, retryAt: nextRunAt(this.#o.retry, s.job, now), startedAt: s.startedAt, finishedAt: s.finishedAt });
+    }
+    const committed = await this.#o.db.transaction(async (tx) => {
+      const done = await jobs.complete(
+        tx,
+        completed.map((c) => ({
+          id: c.job.id,
+          attempt: c.job.attempt,
+          result: this.#o.registry.get(c.job.type)?.storeResult === false ? undefined : c.result,
+        })),
+      );
+      const gone = await jobs.fail(
+        tx,
+        failed.map((f) => ({ id: f.job.id, attempt: f.job.attempt, error: f.error, retryAt: f.retryAt })),
+      );
+      const accepted = {
+        completed: completed.filter((c) => done.has(c.job.id)),
+        failed: failed.filter((f) => gone.has(f.job.id)),
+      };
+      await runHooks(tx, this.#o.registry, accepted);
+      return accepted;
+    });
+    const refused = batch.length - committed.completed.length - committed.failed.length;
+    if (refused > 0) {
+      this.#o.log.info("refused late outcomes of jobs this worker no longer holds", { refused });
+    }
+    this.#o.onCommitted?.({ ...committed, refused });
+  }
+}
+
+async function runHooks(
+  tx: Queryable,
+  registry: HandlerRegistry,
+  accepted: { completed: CompletedJob[]; failed: FailedJob[] },
+): Promise<void> {
+  for (const [type, list] of groupByType(accepted.completed)) {
+    await registry.get(type)?.onCompleted?.(tx, list);
+  }
+  for (const [type, list] of groupByType(accepted.failed)) {
+    await registry.get(type)?.onFailed?.(tx, list);
+  }
+}
+
+export function groupByType<T extends { job: { type: string } }>(items: readonly T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const list = groups.get(item.job.type);
+    if (list) list.push(item);
+    else groups.set(item.job.type, [item]);
+  }
+  return groups;
+}

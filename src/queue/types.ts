@@ -1,0 +1,68 @@
+import type { Queryable } from "../db/index.ts";
+import type { ClaimedJob } from "../store/jobs.ts";
+
+/** What a job handler gets besides its payload. */
+export interface JobContext {
+  readonly job: ClaimedJob;
+  /** Fires on cancel, timeout, lost lease or shutdown past the grace period. */
+  readonly signal: AbortSignal;
+}
+
+export interface CompletedJob {
+  job: ClaimedJob;
+  result: unknown;
+  startedAt: number;
+  finishedAt: number;
+}
+
+export interface FailedJob {
+  job: ClaimedJob;
+  error: string;
+  /** When it runs again; null when it went to the dead-letter state. */
+  retryAt: Date | null;
+  startedAt: number;
+  finishedAt: number;
+}
+
+/**
+ * Runs jobs of one type. The optional hooks run inside the transaction that records the outcome,
+ * so whatever they write commits together with it (the workflow engine keeps step outputs,
+ * events and the next steps' jobs this way).
+ */
+export interface JobHandler<P = unknown> {
+  run(payload: P, ctx: JobContext): unknown | Promise<unknown>;
+  /** Keep the handler's return value in the job row (default true). */
+  storeResult?: boolean;
+  onClaimed?(tx: Queryable, jobs: readonly ClaimedJob[]): Promise<void>;
+  onCompleted?(tx: Queryable, jobs: readonly CompletedJob[]): Promise<void>;
+  onFailed?(tx: Queryable, jobs: readonly FailedJob[]): Promise<void>;
+}
+
+/** Handlers by job type, plus workflow definitions whose steps this node may claim. */
+export class HandlerRegistry {
+  readonly #handlers = new Map<string, JobHandler>();
+  readonly #definitionIds = new Set<number>();
+
+  register<P>(type: string, handler: JobHandler<P> | JobHandler<P>["run"]): void {
+    if (!type) throw new Error("job type must not be empty");
+    const h = typeof handler === "function" ? { run: handler } : handler;
+    this.#handlers.set(type, h as JobHandler);
+  }
+
+  get(type: string): JobHandler | undefined {
+    return this.#handlers.get(type);
+  }
+
+  /** Plain job types (workflow steps are claimed by definition instead). */
+  types(): string[] {
+    return [...this.#handlers.keys()];
+  }
+
+  allowDefinition(id: number): void {
+    this.#definitionIds.add(id);
+  }
+
+  definitionIds(): number[] {
+    return [...this.#definitionIds];
+  }
+}

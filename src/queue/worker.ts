@@ -1,0 +1,211 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { type Database, isConnectionError } from "../db/index.ts";
+import type { Logger } from "../log.ts";
+import * as jobs from "../store/jobs.ts";
+import type { ClaimedJob } from "../store/jobs.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { Completer } from "./completer.ts";
+import { type Settled, WorkerPool } from "./pool.ts";
+import { defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
+import type { CompletedJob, FailedJob, HandlerRegistry } from "./types.ts";
+
+export interface WorkerConfig {
+  /** Jobs run at once (WORKER_CONCURRENCY). */
+  concurrency: number;
+  /** Most jobs taken per claim (SCHEDULER_BATCH_SIZE). */
+  batchSize: number;
+  /** Fallback poll when no notification arrives (SCHEDULER_POLL_INTERVAL). */
+  pollIntervalMs: number;
+  /** Default per-job time limit (JOB_TIMEOUT). */
+  jobTimeoutMs: number;
+  /** How long a claim is good for without renewal; a dead worker's jobs come back after this. */
+  leaseMs: number;
+  retry: RetryPolicy;
+}
+
+export const defaultWorkerConfig: WorkerConfig = {
+  concurrency: 10,
+  batchSize: 10,
+  pollIntervalMs: 2_000,
+  jobTimeoutMs: 30 * 60_000,
+  leaseMs: 30_000,
+  retry: defaultRetryPolicy,
+};
+
+export interface WorkerHooks {
+  onClaimed?(count: number): void;
+  onCommitted?(done: { completed: CompletedJob[]; failed: FailedJob[]; refused: number }): void;
+}
+
+/**
+ * One node's job runner: claims due jobs (woken by NOTIFY, else by polling), runs them in a
+ * pool, records outcomes in batches, renews leases, and on stop hands unfinished jobs back.
+ */
+export class Worker {
+  readonly id: string;
+  readonly #db: Database;
+  readonly #registry: HandlerRegistry;
+  readonly #config: WorkerConfig;
+  readonly #log: Logger;
+  readonly #hooks: WorkerHooks;
+  readonly #pool: WorkerPool;
+  readonly #completer: Completer;
+  readonly #refillAt: number;
+  #running = false;
+  #claiming: Promise<void> | undefined;
+  #claimAgain = false;
+  #backlog = false;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #unlisten: (() => Promise<void>)[] = [];
+
+  constructor(options: {
+    db: Database;
+    registry: HandlerRegistry;
+    config?: Partial<WorkerConfig>;
+    log: Logger;
+    clock?: Clock;
+    id?: string;
+    hooks?: WorkerHooks;
+  }) {
+    this.id = options.id ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.#db = options.db;
+    this.#registry = options.registry;
+    this.#config = { ...defaultWorkerConfig, ...options.config };
+    this.#log = options.log;
+    this.#hooks = options.hooks ?? {};
+    const clock = options.clock ?? systemClock;
+    this.#refillAt = Math.max(1, Math.ceil(Math.min(this.#config.batchSize, this.#config.concurrency) / 2));
+    this.#completer = new Completer({
+      db: this.#db,
+      registry: this.#registry,
+      retry: this.#config.retry,
+      clock,
+      log: this.#log,
+      onCommitted: (done) => this.#hooks.onCommitted?.(done),
+    });
+    this.#pool = new WorkerPool({
+      concurrency: this.#config.concurrency,
+      registry: this.#registry,
+      defaultTimeoutMs: this.#config.jobTimeoutMs,
+      onSettled: (outcome: Settled) => {
+        this.#completer.push(outcome);
+        // Slots came free: with work waiting, take more without waiting for a notification
+        // (once enough are free to make the claim worth a round trip).
+        if (this.#backlog && this.#pool.free >= this.#refillAt) this.wake();
+      },
+    });
+  }
+
+  get inFlight(): number {
+    return this.#pool.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    this.#unlisten.push(await this.#db.listen("kronos_jobs", () => this.wake()));
+    this.#unlisten.push(
+      await this.#db.listen("kronos_cancel", (payload) => {
+        const ids = payload.split(",").map(Number);
+        this.#pool.abort(ids, "job cancelled");
+      }),
+    );
+    this.#timers.push(setInterval(() => this.wake(), this.#config.pollIntervalMs));
+    this.#timers.push(setInterval(() => void this.renewLeases(), Math.max(50, Math.floor(this.#config.leaseMs / 3))));
+    this.wake();
+  }
+
+  /** Claims now (coalesced: a call during a claim makes one more claim after it). */
+  wake(): void {
+    if (!this.#running) return;
+    if (this.#claiming) {
+      this.#claimAgain = true;
+      return;
+    }
+    this.#claiming = this.#claimLoop().finally(() => {
+      this.#claiming = undefined;
+    });
+  }
+
+  async #claimLoop(): Promise<void> {
+    do {
+      this.#claimAgain = false;
+      try {
+        await this.runOnce();
+      } catch (error) {
+        this.#log[isConnectionError(error) ? "warn" : "error"]("claim failed", { error: String(error) });
+        return;
+      }
+    } while (this.#running && (this.#claimAgain || this.#backlog) && this.#pool.free > 0);
+  }
+
+  /** Claims up to min(batch size, free slots) jobs and starts them; returns how many. */
+  async runOnce(): Promise<number> {
+    const limit = Math.min(this.#config.batchSize, this.#pool.free);
+    if (limit <= 0) return 0;
+    const claimParams = {
+      worker: this.id,
+      limit,
+      leaseMs: this.#config.leaseMs,
+      types: this.#registry.types(),
+      definitionIds: this.#registry.definitionIds(),
+    };
+    const needsTx = claimParams.types.some((t) => this.#registry.get(t)?.onClaimed);
+    const claimed: ClaimedJob[] = needsTx
+      ? await this.#db.transaction(async (tx) => {
+          const got = await jobs.claim(tx, claimParams);
+          for (const type of new Set(got.map((j) => j.type))) {
+            await this.#registry.get(type)?.onClaimed?.(
+              tx,
+              got.filter((j) => j.type === type),
+            );
+          }
+          return got;
+        })
+      : await jobs.claim(this.#db, claimParams);
+    this.#backlog = claimed.length === limit;
+    if (claimed.length > 0) {
+      this.#hooks.onClaimed?.(claimed.length);
+      this.#pool.start(claimed);
+    }
+    return claimed.length;
+  }
+
+  /** Extends the leases of everything this worker holds; aborts jobs whose lease was lost. */
+  async renewLeases(): Promise<void> {
+    const ids = [...this.#pool.ids(), ...this.#completer.pendingIds()];
+    if (ids.length === 0) return;
+    try {
+      const held = await jobs.renewLeases(this.#db, { worker: this.id, ids, leaseMs: this.#config.leaseMs });
+      const lost = this.#pool.ids().filter((id) => !held.has(id));
+      if (lost.length > 0) this.#pool.abort(lost, "lease lost: the job was taken back or cancelled");
+    } catch (error) {
+      this.#log.warn("lease renewal failed", { error: String(error) });
+    }
+  }
+
+  /**
+   * Stops claiming, lets running jobs finish within `graceMs`, then fires the signals of the rest
+   * and hands them back to the queue (their attempt not counted), and writes every outcome.
+   */
+  async stop(graceMs = 10_000): Promise<{ finished: boolean; handedBack: number }> {
+    if (!this.#running) return { finished: true, handedBack: 0 };
+    this.#running = false;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    await this.#claiming;
+    const finished = await this.#pool.idle(graceMs);
+    let handedBack = 0;
+    if (!finished) {
+      const left = this.#pool.abandon("shutting down");
+      handedBack = await jobs.release(this.#db, { worker: this.id, ids: left.map((j) => j.id) }).catch((error) => {
+        this.#log.warn("could not hand jobs back; their leases will expire", { error: String(error) });
+        return 0;
+      });
+    }
+    await this.#completer.idle();
+    for (const stop of this.#unlisten.splice(0)) await stop().catch(() => {});
+    return { finished, handedBack };
+  }
+}
