@@ -54,7 +54,8 @@ export class HealthState implements HealthSource {
 /** Service names that report the overall status: "" (the server) and the Kronos API. */
 export const HEALTH_SERVICE_NAMES: readonly string[] = ["", KronosService.typeName];
 
-const toWire = (status: ServingStatus): WireStatus => (status === "SERVING" ? WireStatus.SERVING : WireStatus.NOT_SERVING);
+const toWire = (status: ServingStatus): WireStatus =>
+  status === "SERVING" ? WireStatus.SERVING : WireStatus.NOT_SERVING;
 
 /**
  * The grpc.health.v1.Health implementation over `source`.
@@ -70,7 +71,10 @@ export function createHealthService(
   return {
     check(request) {
       if (!known.has(request.service)) {
-        throw new ConnectError(`unknown service "${request.service}" (known: ${[...known].map((s) => `"${s}"`).join(", ")})`, Code.NotFound);
+        throw new ConnectError(
+          `unknown service "${request.service}" (known: ${[...known].map((s) => `"${s}"`).join(", ")})`,
+          Code.NotFound,
+        );
       }
       return { status: toWire(source.status()) };
     },
@@ -100,7 +104,11 @@ export function createHealthService(
  * const health = new HealthState();
  * const routes = (router: ConnectRouter) => registerHealth(router, health);
  */
-export function registerHealth(router: ConnectRouter, source: HealthSource, services?: readonly string[]): ConnectRouter {
+export function registerHealth(
+  router: ConnectRouter,
+  source: HealthSource,
+  services?: readonly string[],
+): ConnectRouter {
   return router.service(Health, createHealthService(source, services));
 }
 

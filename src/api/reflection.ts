@@ -69,10 +69,16 @@ export class DescriptorIndex {
       case "allExtensionNumbersOfType": {
         if (!this.#symbols.has(question.value)) return notFound(`no type "${question.value}"`);
         const numbers = (this.#extensions.get(question.value) ?? []).map((e) => e.number);
-        return { case: "allExtensionNumbersResponse", value: { baseTypeName: question.value, extensionNumber: numbers } };
+        return {
+          case: "allExtensionNumbersResponse",
+          value: { baseTypeName: question.value, extensionNumber: numbers },
+        };
       }
       default:
-        return { case: "errorResponse", value: { errorCode: Code.InvalidArgument, errorMessage: "message_request is not set" } };
+        return {
+          case: "errorResponse",
+          value: { errorCode: Code.InvalidArgument, errorMessage: "message_request is not set" },
+        };
     }
   }
 
@@ -99,7 +105,10 @@ export class DescriptorIndex {
   }
 }
 
-const notFound = (errorMessage: string): Answer => ({ case: "errorResponse", value: { errorCode: Code.NotFound, errorMessage } });
+const notFound = (errorMessage: string): Answer => ({
+  case: "errorResponse",
+  value: { errorCode: Code.NotFound, errorMessage },
+});
 
 /**
  * Mounts reflection v1 and v1alpha on a router, describing `services` (and reflection itself).
@@ -113,14 +122,22 @@ export function registerReflection(router: ConnectRouter, services: readonly Des
   router.service(ServerReflectionV1, {
     async *serverReflectionInfo(requests) {
       for await (const request of requests) {
-        yield { validHost: request.host, originalRequest: request, messageResponse: index.answer(request.messageRequest) };
+        yield {
+          validHost: request.host,
+          originalRequest: request,
+          messageResponse: index.answer(request.messageRequest),
+        };
       }
     },
   });
   router.service(ServerReflectionV1alpha, {
     async *serverReflectionInfo(requests) {
       for await (const request of requests) {
-        yield { validHost: request.host, originalRequest: request, messageResponse: index.answer(request.messageRequest) };
+        yield {
+          validHost: request.host,
+          originalRequest: request,
+          messageResponse: index.answer(request.messageRequest),
+        };
       }
     },
   });

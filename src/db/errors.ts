@@ -21,7 +21,15 @@ export function sqlState(error: unknown): string | undefined {
 /** True when the error means the server or connection went away (retry later, do not crash). */
 export function isConnectionError(error: unknown): boolean {
   const state = sqlState(error);
-  if (state?.startsWith("08") || state === SqlState.ADMIN_SHUTDOWN || state === SqlState.CANNOT_CONNECT_NOW) return true;
+  if (state?.startsWith("08") || state === SqlState.ADMIN_SHUTDOWN || state === SqlState.CANNOT_CONNECT_NOW)
+    return true;
   const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
-  return code === "ECONNREFUSED" || code === "ECONNRESET" || code === "CONNECTION_CLOSED" || code === "CONNECTION_ENDED" || code === "CONNECT_TIMEOUT" || code === "CONNECTION_DESTROYED";
+  return (
+    code === "ECONNREFUSED" ||
+    code === "ECONNRESET" ||
+    code === "CONNECTION_CLOSED" ||
+    code === "CONNECTION_ENDED" ||
+    code === "CONNECT_TIMEOUT" ||
+    code === "CONNECTION_DESTROYED"
+  );
 }

@@ -30,7 +30,9 @@ function findBinDir(): string {
   for (const v of versions) {
     if (existsSync(join(root, v, "bin", "initdb"))) return join(root, v, "bin");
   }
-  throw new Error("PostgreSQL binaries not found: put initdb and pg_ctl on PATH or install postgresql (apt-get install postgresql)");
+  throw new Error(
+    "PostgreSQL binaries not found: put initdb and pg_ctl on PATH or install postgresql (apt-get install postgresql)",
+  );
 }
 
 export function freePort(): Promise<number> {
@@ -47,7 +49,7 @@ export function freePort(): Promise<number> {
 
 /** Starts a fresh server on a free port; about 2–3 s here. */
 export async function startLocalPostgres(
-  options: { maxConnections?: number; /** keep fsync and synchronous commit on (benchmarks) */ durable?: boolean } = {},
+  options: { maxConnections?: number /** keep fsync and synchronous commit on (benchmarks) */; durable?: boolean } = {},
 ): Promise<LocalPostgres> {
   const bin = findBinDir();
   const asRoot = process.getuid?.() === 0;
@@ -78,7 +80,8 @@ export async function startLocalPostgres(
     `-c max_connections=${options.maxConnections ?? 300}`,
     "-c shared_buffers=256MB",
   ].join(" ");
-  const start = () => run("pg_ctl", ["-D", dataDir, "-o", settings, "-l", join(base, "log"), "-w", "-t", "60", "start"]);
+  const start = () =>
+    run("pg_ctl", ["-D", dataDir, "-o", settings, "-l", join(base, "log"), "-w", "-t", "60", "start"]);
   const stop = (mode: "fast" | "immediate" = "fast") => run("pg_ctl", ["-D", dataDir, "-m", mode, "-w", "stop"]);
   start();
   let alive = true;

@@ -1,7 +1,7 @@
+import type { PGliteOptions } from "@electric-sql/pglite";
 import { openPglite } from "./pglite.ts";
 import { openPostgres } from "./postgres.ts";
 import type { Database } from "./types.ts";
-import type { PGliteOptions } from "@electric-sql/pglite";
 
 export interface OpenOptions {
   /** A PostgreSQL URL; without it the embedded database is used. */

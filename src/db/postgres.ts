@@ -37,8 +37,7 @@ export function openPostgres(options: PostgresOptions): Database {
   return {
     backend: "postgres",
     query: base.query,
-    transaction: <T>(fn: (tx: Queryable) => Promise<T>) =>
-      sql.begin((tx) => fn(wrap(tx))) as Promise<T>,
+    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => sql.begin((tx) => fn(wrap(tx))) as Promise<T>,
     exec: async (script) => {
       await sql.unsafe(script);
     },

@@ -24,7 +24,9 @@ export function json(value: unknown): JsonParam {
 }
 
 function isQuery(value: unknown): value is SqlQuery {
-  return typeof value === "object" && value !== null && "text" in value && "values" in value && !(value instanceof JsonParam);
+  return (
+    typeof value === "object" && value !== null && "text" in value && "values" in value && !(value instanceof JsonParam)
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
 import { type Database, isConnectionError, type Queryable } from "../db/index.ts";
+import type { Logger } from "../log.ts";
 import * as jobs from "../store/jobs.ts";
 import type { Clock } from "./clock.ts";
-import type { Logger } from "../log.ts";
 import type { Settled } from "./pool.ts";
 import { nextRunAt, type RetryPolicy } from "./retry.ts";
 import type { CompletedJob, FailedJob, HandlerRegistry } from "./types.ts";
@@ -95,7 +95,14 @@ export class Completer {
     const failed: FailedJob[] = [];
     for (const s of batch) {
       if (s.ok) completed.push({ job: s.job, result: s.result, startedAt: s.startedAt, finishedAt: s.finishedAt });
-      else failed.push({ job: s.job, error: s.error, retryAt: nextRunAt(this.#o.retry, s.job, now), startedAt: s.startedAt, finishedAt: s.finishedAt });
+      else
+        failed.push({
+          job: s.job,
+          error: s.error,
+          retryAt: nextRunAt(this.#o.retry, s.job, now),
+          startedAt: s.startedAt,
+          finishedAt: s.finishedAt,
+        });
     }
     const committed = await this.#o.db.transaction(async (tx) => {
       const done = await jobs.complete(

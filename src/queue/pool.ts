@@ -36,7 +36,7 @@ class Running implements JobContext {
 
 function message(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
-  return typeof error === "string" ? error : JSON.stringify(error) ?? String(error);
+  return typeof error === "string" ? error : (JSON.stringify(error) ?? String(error));
 }
 
 /**
@@ -89,7 +89,13 @@ export class WorkerPool {
       const result = await handler.run(r.job.payload, r);
       this.#settle(r, { ok: true, job: r.job, result, startedAt: r.startedAt, finishedAt: this.#now() });
     } catch (error) {
-      this.#settle(r, { ok: false, job: r.job, error: message(error), startedAt: r.startedAt, finishedAt: this.#now() });
+      this.#settle(r, {
+        ok: false,
+        job: r.job,
+        error: message(error),
+        startedAt: r.startedAt,
+        finishedAt: this.#now(),
+      });
     }
   }
 
@@ -112,7 +118,13 @@ export class WorkerPool {
       if (now < r.deadline) continue;
       const ms = r.deadline - r.startedAt;
       r.abort(`timed out after ${ms} ms`);
-      this.#settle(r, { ok: false, job: r.job, error: `timed out after ${ms} ms`, startedAt: r.startedAt, finishedAt: now });
+      this.#settle(r, {
+        ok: false,
+        job: r.job,
+        error: `timed out after ${ms} ms`,
+        startedAt: r.startedAt,
+        finishedAt: now,
+      });
     }
   }
 

@@ -79,7 +79,11 @@ for (const backend of backends) {
       expect(await jobs.complete(db, [{ id: first.id, attempt: 1, result: "stale" }])).toEqual(new Set());
       expect(await jobs.complete(db, [{ id: first.id, attempt: 2, result: "fresh" }])).toEqual(new Set([first.id]));
       const row = await jobs.get(db, { id: first.id });
-      expect({ state: row?.state, result: row?.result, attempt: row?.attempt }).toEqual({ state: "completed", result: "fresh", attempt: 2 });
+      expect({ state: row?.state, result: row?.result, attempt: row?.attempt }).toEqual({
+        state: "completed",
+        result: "fresh",
+        attempt: 2,
+      });
     });
 
     test("failures retry within the backoff bounds, then go dead, and can be re-queued", async () => {
@@ -118,7 +122,9 @@ for (const backend of backends) {
     test("a lease that expires on the last attempt sends the job to dead", async () => {
       const created = await factory.job(db, { maxRetries: 0 });
       await claimAll(db);
-      await db.query(sql`UPDATE kronos_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = ${created.id}`);
+      await db.query(
+        sql`UPDATE kronos_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = ${created.id}`,
+      );
       expect((await jobs.reapExpired(db, { limit: 10 })).map((r) => r.dead)).toEqual([true]);
       expect((await jobs.get(db, { id: created.id }))?.state).toBe("dead");
     });
@@ -143,11 +149,16 @@ for (const backend of backends) {
       const mine = await factory.job(db);
       const theirs = await factory.job(db, { state: "running", leaseOwner: "w2" });
       await claimAll(db);
-      expect(await jobs.renewLeases(db, { worker: "w1", ids: [mine.id, theirs.id], leaseMs: 5_000 })).toEqual(new Set([mine.id]));
+      expect(await jobs.renewLeases(db, { worker: "w1", ids: [mine.id, theirs.id], leaseMs: 5_000 })).toEqual(
+        new Set([mine.id]),
+      );
     });
 
     test("submitMany keeps input order and counts as due", async () => {
-      const ids = await jobs.submitMany(db, [{ type: "test", payload: 1 }, { type: "test", payload: 2, priority: 9 }]);
+      const ids = await jobs.submitMany(db, [
+        { type: "test", payload: 1 },
+        { type: "test", payload: 2, priority: 9 },
+      ]);
       expect(ids.length).toBe(2);
       expect(ids[0]).toBeLessThan(ids[1] as number);
       expect(await jobs.countDue(db)).toBe(2);

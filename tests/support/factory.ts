@@ -1,6 +1,6 @@
 import { json, type Queryable, sql } from "../../src/db/index.ts";
-import * as jobs from "../../src/store/jobs.ts";
 import type { Job, JobState } from "../../src/store/jobs.ts";
+import * as jobs from "../../src/store/jobs.ts";
 
 /** A job row in any state, with defaults for everything not given. */
 export async function job(

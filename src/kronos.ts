@@ -1,0 +1,188 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { PGliteOptions } from "@electric-sql/pglite";
+import { type Database, migrate, openDatabase } from "./db/index.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { type Clock, systemClock } from "./queue/clock.ts";
+import { enqueueDueTicks, nextTick } from "./queue/cron.ts";
+import { LeaderElector } from "./queue/leader.ts";
+import { Loop } from "./queue/loop.ts";
+import { reapExpiredLeases } from "./queue/reaper.ts";
+import { HandlerRegistry, type JobHandler } from "./queue/types.ts";
+import { defaultWorkerConfig, Worker, type WorkerConfig, type WorkerHooks } from "./queue/worker.ts";
+import * as cronStore from "./store/cron.ts";
+import * as jobs from "./store/jobs.ts";
+import * as nodes from "./store/nodes.ts";
+
+export interface KronosOptions {
+  /** PostgreSQL URL; without it Kronos uses the embedded database in `dataDir`. */
+  databaseUrl?: string;
+  /** Embedded database directory (default ./.kronos/data). */
+  dataDir?: string;
+  /** An already open database (tests, embedding); Kronos will not close it. */
+  db?: Database;
+  worker?: Partial<WorkerConfig>;
+  /** How often followers try to lead and the leader checks its lock (ms). */
+  leaderCheckMs?: number;
+  /** Finished runs and jobs older than this are deleted (ms); null keeps them. */
+  retentionMs?: number | null;
+  nodeId?: string;
+  log?: Logger;
+  clock?: Clock;
+  hooks?: WorkerHooks;
+  pglite?: Partial<PGliteOptions>;
+  /** Apply migrations on open (default true). */
+  migrate?: boolean;
+}
+
+export interface CronOptions {
+  type: string;
+  payload?: unknown;
+  priority?: number;
+  maxRetries?: number;
+}
+
+/**
+ * One Kronos node: the job queue's worker, and (while it holds the leader lock) cron, the lease
+ * reaper and retention. Any number of nodes can share one PostgreSQL database.
+ *
+ * @example
+ * const kronos = await Kronos.open({ databaseUrl: process.env.DATABASE_URL });
+ * kronos.handle("send-email", async (payload, { signal }) => sendEmail(payload, signal));
+ * await kronos.start();
+ * await kronos.submit({ type: "send-email", payload: { to: "a@example.com" } });
+ */
+export class Kronos {
+  readonly db: Database;
+  readonly registry = new HandlerRegistry();
+  readonly worker: Worker;
+  readonly leader: LeaderElector;
+  readonly log: Logger;
+  readonly nodeId: string;
+  readonly #clock: Clock;
+  readonly #ownsDb: boolean;
+  readonly #leaderLoops: Loop[];
+  readonly #electionLoop: Loop;
+  readonly #heartbeat: Loop;
+  #draining = false;
+  #started = false;
+
+  private constructor(db: Database, ownsDb: boolean, options: KronosOptions) {
+    this.db = db;
+    this.#ownsDb = ownsDb;
+    this.log = options.log ?? createLogger();
+    this.#clock = options.clock ?? systemClock;
+    this.nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
+    this.worker = new Worker({
+      db,
+      registry: this.registry,
+      config: options.worker,
+      log: this.log,
+      clock: this.#clock,
+      id: this.nodeId,
+      hooks: options.hooks,
+    });
+    const leaderCheckMs = options.leaderCheckMs ?? 1_000;
+    const leaseMs = options.worker?.leaseMs ?? defaultWorkerConfig.leaseMs;
+    this.#leaderLoops = [
+      new Loop("cron", 1_000, () => enqueueDueTicks(db, this.#clock), this.log),
+      new Loop(
+        "lease reaper",
+        Math.max(100, Math.min(5_000, Math.floor(leaseMs / 4))),
+        () => reapExpiredLeases(db, this.registry),
+        this.log,
+      ),
+    ];
+    this.leader = new LeaderElector({
+      db,
+      log: this.log,
+      onElected: () => {
+        for (const loop of this.#leaderLoops) loop.start();
+      },
+      onDemoted: async () => {
+        await Promise.all(this.#leaderLoops.map((l) => l.stop()));
+      },
+    });
+    this.#electionLoop = new Loop("leader election", leaderCheckMs, () => this.leader.runOnce(), this.log);
+    this.#heartbeat = new Loop(
+      "heartbeat",
+      Math.max(1_000, leaderCheckMs),
+      () =>
+        nodes.heartbeat(db, {
+          id: this.nodeId,
+          hostname: hostname(),
+          pid: process.pid,
+          isLeader: this.leader.isLeader,
+        }),
+      this.log,
+    );
+  }
+
+  /** Opens the database (PostgreSQL or embedded), applies migrations, and returns a stopped node. */
+  static async open(options: KronosOptions = {}): Promise<Kronos> {
+    const db =
+      options.db ??
+      (await openDatabase({
+        databaseUrl: options.databaseUrl,
+        dataDir: options.dataDir ?? "./.kronos/data",
+        poolSize: Math.max(10, Math.ceil((options.worker?.concurrency ?? 10) / 5) + 6),
+        pglite: options.pglite,
+      }));
+    if (options.migrate !== false) await migrate(db);
+    return new Kronos(db, !options.db, options);
+  }
+
+  /** Registers the handler for a job type. */
+  handle<P = unknown>(type: string, handler: JobHandler<P> | JobHandler<P>["run"]): this {
+    this.registry.register(type, handler);
+    return this;
+  }
+
+  /** Enqueues a job (on `tx` to commit it with your own writes). */
+  submit(job: jobs.NewJob, tx: import("./db/index.ts").Queryable = this.db) {
+    return jobs.submit(tx, job);
+  }
+
+  /** Declares a recurring job; each tick is enqueued once across all nodes. */
+  async cron(name: string, schedule: string, job: CronOptions): Promise<void> {
+    await cronStore.upsert(this.db, {
+      name,
+      schedule,
+      type: job.type,
+      payload: job.payload ?? null,
+      priority: job.priority ?? 5,
+      maxRetries: job.maxRetries ?? 3,
+      nextRunAt: nextTick(schedule, this.#clock.now()),
+    });
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Starts claiming jobs and taking part in leader election. */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    await this.worker.start();
+    this.#electionLoop.start();
+    this.#heartbeat.start();
+  }
+
+  /**
+   * Graceful stop: no new claims, running jobs get `graceMs` to finish, the rest are handed
+   * back; leadership is released so another node takes over at once.
+   */
+  async stop(graceMs = 10_000): Promise<{ finished: boolean; handedBack: number }> {
+    this.#draining = true;
+    const result = this.#started ? await this.worker.stop(graceMs) : { finished: true, handedBack: 0 };
+    await this.#electionLoop.stop();
+    await this.#heartbeat.stop();
+    await Promise.all(this.#leaderLoops.map((l) => l.stop()));
+    await this.leader.resign();
+    await nodes.remove(this.db, { id: this.nodeId }).catch(() => {});
+    if (this.#ownsDb) await this.db.close();
+    this.#started = false;
+    return result;
+  }
+}

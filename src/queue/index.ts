@@ -1,0 +1,10 @@
+export { type Clock, systemClock } from "./clock.ts";
+export { Completer } from "./completer.ts";
+export { enqueueDueTicks, nextTick } from "./cron.ts";
+export { LEADER_LOCK, LeaderElector } from "./leader.ts";
+export { Loop } from "./loop.ts";
+export { type Settled, WorkerPool } from "./pool.ts";
+export { reapExpiredLeases } from "./reaper.ts";
+export { backoffCeilingMs, backoffMs, defaultRetryPolicy, nextRunAt, type RetryPolicy } from "./retry.ts";
+export { type CompletedJob, type FailedJob, HandlerRegistry, type JobContext, type JobHandler } from "./types.ts";
+export { defaultWorkerConfig, Worker, type WorkerConfig, type WorkerHooks } from "./worker.ts";
