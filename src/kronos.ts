@@ -11,8 +11,16 @@ import { reapExpiredLeases } from "./queue/reaper.ts";
 import { HandlerRegistry, type JobHandler } from "./queue/types.ts";
 import { defaultWorkerConfig, Worker, type WorkerConfig, type WorkerHooks } from "./queue/worker.ts";
 import * as cronStore from "./store/cron.ts";
+import type { EventRow } from "./store/events.ts";
 import * as jobs from "./store/jobs.ts";
 import * as nodes from "./store/nodes.ts";
+import type { AnyWorkflow } from "./workflow/define.ts";
+import { Engine, type StartRunParams } from "./workflow/engine.ts";
+import { RunEventFeed } from "./workflow/feed.ts";
+import { WorkflowRegistry } from "./workflow/registry.ts";
+import { type RunView, runView } from "./workflow/views.ts";
+
+const TERMINAL = new Set(["run_completed", "run_failed", "run_cancelled"]);
 
 export interface KronosOptions {
   /** PostgreSQL URL; without it Kronos uses the embedded database in `dataDir`. */
@@ -55,6 +63,9 @@ export interface CronOptions {
 export class Kronos {
   readonly db: Database;
   readonly registry = new HandlerRegistry();
+  readonly workflows = new WorkflowRegistry();
+  readonly engine: Engine;
+  readonly feed: RunEventFeed;
   readonly worker: Worker;
   readonly leader: LeaderElector;
   readonly log: Logger;
@@ -73,6 +84,8 @@ export class Kronos {
     this.log = options.log ?? createLogger();
     this.#clock = options.clock ?? systemClock;
     this.nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
+    this.engine = new Engine(db, this.workflows, this.registry);
+    this.feed = new RunEventFeed(db, this.log);
     this.worker = new Worker({
       db,
       registry: this.registry,
@@ -156,6 +169,55 @@ export class Kronos {
     });
   }
 
+  /**
+   * Loads workflow definitions: validated, stored, and claimable by this node. Returns warnings
+   * (a version whose code changed without a new version number).
+   */
+  async register(...definitions: AnyWorkflow[]): Promise<string[]> {
+    const warnings = await this.engine.load(definitions);
+    for (const w of warnings) this.log.warn(w);
+    return warnings;
+  }
+
+  /** Starts a run of a loaded workflow (on `tx` to commit it with your own writes). */
+  startRun(params: StartRunParams, tx?: import("./db/index.ts").Queryable) {
+    return this.engine.start(params, tx);
+  }
+
+  cancelRun(runId: string) {
+    return this.engine.cancel(runId);
+  }
+
+  forkRun(runId: string, fromStep: string) {
+    return this.engine.fork(runId, fromStep);
+  }
+
+  getRun(runId: string): Promise<RunView> {
+    return runView(this.db, runId);
+  }
+
+  /** Resolves with the run once it has completed, failed or been cancelled. */
+  async waitForRun(runId: string, timeoutMs = 60_000): Promise<RunView> {
+    let stop = () => {};
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`run ${runId} did not finish within ${timeoutMs} ms`)), timeoutMs);
+        this.feed
+          .watch(runId, 0, (rows: EventRow[]) => {
+            if (rows.some((r) => TERMINAL.has(r.type))) resolve();
+          })
+          .then((s) => {
+            stop = s;
+          }, reject);
+      });
+    } finally {
+      clearTimeout(timer);
+      stop();
+    }
+    return this.getRun(runId);
+  }
+
   get draining(): boolean {
     return this.#draining;
   }
@@ -180,6 +242,7 @@ export class Kronos {
     await this.#heartbeat.stop();
     await Promise.all(this.#leaderLoops.map((l) => l.stop()));
     await this.leader.resign();
+    await this.feed.close();
     await nodes.remove(this.db, { id: this.nodeId }).catch(() => {});
     if (this.#ownsDb) await this.db.close();
     this.#started = false;

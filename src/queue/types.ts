@@ -33,7 +33,8 @@ export interface JobHandler<P = unknown> {
   run(payload: P, ctx: JobContext): unknown | Promise<unknown>;
   /** Keep the handler's return value in the job row (default true). */
   storeResult?: boolean;
-  onClaimed?(tx: Queryable, jobs: readonly ClaimedJob[]): Promise<void>;
+  /** Runs in the claim's transaction; returns ids of jobs it settled itself, which are not run. */
+  onClaimed?(tx: Queryable, jobs: readonly ClaimedJob[]): Promise<Iterable<number> | undefined>;
   onCompleted?(tx: Queryable, jobs: readonly CompletedJob[]): Promise<void>;
   onFailed?(tx: Queryable, jobs: readonly FailedJob[]): Promise<void>;
 }

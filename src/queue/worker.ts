@@ -155,13 +155,15 @@ export class Worker {
     const claimed: ClaimedJob[] = needsTx
       ? await this.#db.transaction(async (tx) => {
           const got = await jobs.claim(tx, claimParams);
+          const dropped = new Set<number>();
           for (const type of new Set(got.map((j) => j.type))) {
-            await this.#registry.get(type)?.onClaimed?.(
+            const settled = await this.#registry.get(type)?.onClaimed?.(
               tx,
               got.filter((j) => j.type === type),
             );
+            for (const id of settled ?? []) dropped.add(id);
           }
-          return got;
+          return dropped.size > 0 ? got.filter((j) => !dropped.has(j.id)) : got;
         })
       : await jobs.claim(this.#db, claimParams);
     this.#backlog = claimed.length === limit;

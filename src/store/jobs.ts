@@ -260,12 +260,18 @@ export async function cancel(db: Queryable, p: { id: number }): Promise<Job | un
   return row;
 }
 
-/** Cancels many jobs by id (workflow cancel); running ones are told over NOTIFY. */
+/**
+ * Cancels many jobs by id (workflow cancel and failure); running ones are told over NOTIFY.
+ * Rows locked by a claim in progress are skipped rather than waited for (waiting could deadlock
+ * with that claim, which holds the job and waits for the run): the claim sees the run stopped and
+ * cancels them itself.
+ */
 export async function cancelMany(db: Queryable, p: { ids: readonly number[] }): Promise<number[]> {
   if (p.ids.length === 0) return [];
   const rows = await db.query<{ id: number }>(sql`
     UPDATE kronos_jobs SET state = 'cancelled', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
-    WHERE id = ANY(${p.ids as number[]}::bigint[]) AND state IN ('pending', 'running')
+    WHERE id IN (SELECT id FROM kronos_jobs WHERE id = ANY(${p.ids as number[]}::bigint[]) AND state IN ('pending', 'running')
+                 FOR UPDATE SKIP LOCKED)
     RETURNING id`);
   if (rows.length > 0) await db.query(sql`SELECT pg_notify('kronos_cancel', ${rows.map((r) => r.id).join(",")})`);
   return rows.map((r) => r.id);

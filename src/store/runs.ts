@@ -1,0 +1,152 @@
+import { json, type Queryable, sql } from "../db/index.ts";
+
+export type RunStatus = "running" | "completed" | "failed" | "cancelled";
+
+export interface RunRow {
+  id: string;
+  definitionId: number;
+  workflowName: string;
+  workflowVersion: string;
+  fingerprint: string;
+  status: RunStatus;
+  inputHash: string;
+  outputHash: string | null;
+  error: { step: string; attempt: number; message: string } | null;
+  failedStep: string | null;
+  parentRunId: string | null;
+  forkedFrom: string | null;
+  idempotencyKey: string | null;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
+
+const COLUMNS = sql`r.id, r.definition_id AS "definitionId", r.workflow_name AS "workflowName", d.version AS "workflowVersion",
+  d.fingerprint, r.status, r.input_hash AS "inputHash", r.output_hash AS "outputHash", r.error, r.failed_step AS "failedStep",
+  r.parent_run_id AS "parentRunId", r.forked_from AS "forkedFrom", r.idempotency_key AS "idempotencyKey",
+  r.created_at AS "createdAt", r.finished_at AS "finishedAt"`;
+
+export interface NewRun {
+  definitionId: number;
+  workflowName: string;
+  inputHash: string;
+  stepCount: number;
+  parentRunId?: string;
+  forkedFrom?: string;
+  idempotencyKey?: string;
+}
+
+/** Inserts a run; with an idempotency key already used, returns that run's id instead (`existing`). */
+export async function insert(db: Queryable, r: NewRun): Promise<{ id: string; existing: boolean }> {
+  const [row] = await db.query<{ id: string }>(sql`
+    INSERT INTO kronos_runs (definition_id, workflow_name, input_hash, steps_left, parent_run_id, forked_from, idempotency_key)
+    VALUES (${r.definitionId}, ${r.workflowName}, ${r.inputHash}, ${r.stepCount}, ${r.parentRunId ?? null}::uuid,
+            ${r.forkedFrom ?? null}::text, ${r.idempotencyKey ?? null}::text)
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id`);
+  if (row) return { id: row.id, existing: false };
+  const [found] = await db.query<{ id: string }>(
+    sql`SELECT id FROM kronos_runs WHERE idempotency_key = ${r.idempotencyKey ?? null}`,
+  );
+  if (!found) throw new Error("run insert conflicted but no run holds the idempotency key");
+  return { id: found.id, existing: true };
+}
+
+export async function get(db: Queryable, p: { id: string }): Promise<RunRow | undefined> {
+  const [row] = await db.query<RunRow>(sql`
+    SELECT ${COLUMNS} FROM kronos_runs r JOIN kronos_definitions d ON d.id = r.definition_id WHERE r.id = ${p.id}`);
+  return row;
+}
+
+/**
+ * Locks runs in id order (so concurrent batches cannot deadlock) and returns their status.
+ */
+export async function lock(db: Queryable, p: { ids: readonly string[] }): Promise<Map<string, RunStatus>> {
+  if (p.ids.length === 0) return new Map();
+  const rows = await db.query<{ id: string; status: RunStatus }>(sql`
+    SELECT id, status FROM kronos_runs WHERE id = ANY(${[...new Set(p.ids)]}::uuid[]) ORDER BY id FOR UPDATE`);
+  return new Map(rows.map((r) => [r.id, r.status]));
+}
+
+/** Counts finished steps off; returns the runs that have none left. */
+export async function countStepsDone(
+  db: Queryable,
+  p: { runIds: readonly string[]; counts: readonly number[] },
+): Promise<string[]> {
+  if (p.runIds.length === 0) return [];
+  const rows = await db.query<{ id: string; stepsLeft: number }>(sql`
+    UPDATE kronos_runs r SET steps_left = r.steps_left - c.n
+    FROM unnest(${p.runIds as string[]}::uuid[], ${p.counts as number[]}::int[]) AS c(id, n)
+    WHERE r.id = c.id
+    RETURNING r.id, r.steps_left AS "stepsLeft"`);
+  return rows.filter((r) => r.stepsLeft === 0).map((r) => r.id);
+}
+
+export async function complete(
+  db: Queryable,
+  p: { runs: readonly { id: string; outputHash: string }[] },
+): Promise<void> {
+  if (p.runs.length === 0) return;
+  await db.query(sql`
+    UPDATE kronos_runs r SET status = 'completed', output_hash = c.h, finished_at = now()
+    FROM unnest(${p.runs.map((x) => x.id)}::uuid[], ${p.runs.map((x) => x.outputHash)}::text[]) AS c(id, h)
+    WHERE r.id = c.id AND r.status = 'running'`);
+}
+
+export async function fail(
+  db: Queryable,
+  p: { id: string; step: string; attempt: number; message: string },
+): Promise<void> {
+  await db.query(sql`
+    UPDATE kronos_runs SET status = 'failed', failed_step = ${p.step}, finished_at = now(),
+      error = ${json({ step: p.step, attempt: p.attempt, message: p.message })}::jsonb
+    WHERE id = ${p.id} AND status = 'running'`);
+}
+
+export async function cancel(db: Queryable, p: { id: string }): Promise<boolean> {
+  const rows = await db.query(sql`
+    UPDATE kronos_runs SET status = 'cancelled', finished_at = now() WHERE id = ${p.id} AND status = 'running' RETURNING id`);
+  return rows.length === 1;
+}
+
+export interface ListRunsParams {
+  workflowName?: string;
+  status?: RunStatus;
+  parentRunId?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
+  /** Keyset cursor: runs strictly older than this (created_at, id). */
+  before?: { createdAt: Date; id: string };
+  limit: number;
+}
+
+/** Newest first; served by kronos_runs_recent / _by_workflow / _by_status. */
+export async function list(db: Queryable, p: ListRunsParams): Promise<RunRow[]> {
+  const filters = [
+    p.workflowName ? sql`AND r.workflow_name = ${p.workflowName}` : sql``,
+    p.status ? sql`AND r.status = ${p.status}` : sql``,
+    p.parentRunId ? sql`AND r.parent_run_id = ${p.parentRunId}::uuid` : sql``,
+    p.createdAfter ? sql`AND r.created_at >= ${p.createdAfter}` : sql``,
+    p.createdBefore ? sql`AND r.created_at < ${p.createdBefore}` : sql``,
+    p.before ? sql`AND (r.created_at, r.id) < (${p.before.createdAt}::timestamptz, ${p.before.id}::uuid)` : sql``,
+  ];
+  return db.query<RunRow>(sql`
+    SELECT ${COLUMNS} FROM kronos_runs r JOIN kronos_definitions d ON d.id = r.definition_id
+    WHERE true ${filters[0]} ${filters[1]} ${filters[2]} ${filters[3]} ${filters[4]} ${filters[5]}
+    ORDER BY r.created_at DESC, r.id DESC LIMIT ${p.limit}`);
+}
+
+/** Deletes up to `limit` runs finished before `before`, with their steps and events (retention). */
+export async function deleteFinished(db: Queryable, p: { before: Date; limit: number }): Promise<number> {
+  const rows = await db.query(sql`
+    DELETE FROM kronos_runs WHERE id IN (
+      SELECT id FROM kronos_runs WHERE finished_at < ${p.before} ORDER BY finished_at LIMIT ${p.limit})
+    RETURNING id`);
+  return rows.length;
+}
+
+/** Input blob hashes of runs. */
+export async function inputHashes(db: Queryable, p: { ids: readonly string[] }): Promise<Map<string, string>> {
+  const rows = await db.query<{ id: string; inputHash: string }>(sql`
+    SELECT id, input_hash AS "inputHash" FROM kronos_runs WHERE id = ANY(${[...new Set(p.ids)]}::uuid[])`);
+  return new Map(rows.map((r) => [r.id, r.inputHash]));
+}

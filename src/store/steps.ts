@@ -1,0 +1,122 @@
+import { type Queryable, sql } from "../db/index.ts";
+
+export type StepStatus = "waiting" | "scheduled" | "running" | "completed" | "failed" | "cancelled" | "reused";
+
+export interface StepRow {
+  runId: string;
+  name: string;
+  status: StepStatus;
+  depsLeft: number;
+  attempt: number;
+  jobId: number | null;
+  outputHash: string | null;
+  error: string | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+/** A (run, step) pair: how every batch statement here names its rows. */
+export interface StepKey {
+  runId: string;
+  name: string;
+}
+
+const COLUMNS = sql`run_id AS "runId", name, status, deps_left AS "depsLeft", attempt, job_id AS "jobId",
+  output_hash AS "outputHash", error, started_at AS "startedAt", finished_at AS "finishedAt"`;
+
+const runIds = (keys: readonly StepKey[]) => keys.map((k) => k.runId);
+const names = (keys: readonly StepKey[]) => keys.map((k) => k.name);
+
+export async function insertMany(
+  db: Queryable,
+  rows: readonly (StepKey & {
+    status: StepStatus;
+    depsLeft: number;
+    outputHash?: string | null;
+    jobId?: number | null;
+  })[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(sql`
+    INSERT INTO kronos_steps (run_id, name, status, deps_left, output_hash, job_id, finished_at)
+    SELECT r, n, s, d, h, j, CASE WHEN s = 'reused' THEN now() END
+    FROM unnest(${runIds(rows)}::uuid[], ${names(rows)}::text[], ${rows.map((r) => r.status)}::text[],
+                ${rows.map((r) => r.depsLeft)}::int[], ${rows.map((r) => r.outputHash ?? null)}::text[],
+                ${rows.map((r) => r.jobId ?? null)}::bigint[]) AS u(r, n, s, d, h, j)`);
+}
+
+export async function listForRun(db: Queryable, p: { runId: string }): Promise<StepRow[]> {
+  return db.query<StepRow>(sql`SELECT ${COLUMNS} FROM kronos_steps WHERE run_id = ${p.runId}`);
+}
+
+/** Output hashes of the named steps of each run (inputs of the steps about to run). */
+export async function outputs(db: Queryable, keys: readonly StepKey[]): Promise<(StepKey & { outputHash: string })[]> {
+  if (keys.length === 0) return [];
+  return db.query(sql`
+    SELECT s.run_id AS "runId", s.name, s.output_hash AS "outputHash"
+    FROM kronos_steps s JOIN unnest(${runIds(keys)}::uuid[], ${names(keys)}::text[]) AS k(r, n) ON s.run_id = k.r AND s.name = k.n
+    WHERE s.output_hash IS NOT NULL`);
+}
+
+export async function markScheduled(db: Queryable, rows: readonly (StepKey & { jobId: number })[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(sql`
+    UPDATE kronos_steps s SET status = 'scheduled', job_id = u.j
+    FROM unnest(${runIds(rows)}::uuid[], ${names(rows)}::text[], ${rows.map((r) => r.jobId)}::bigint[]) AS u(r, n, j)
+    WHERE s.run_id = u.r AND s.name = u.n`);
+}
+
+export async function markRunning(db: Queryable, rows: readonly (StepKey & { attempt: number })[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(sql`
+    UPDATE kronos_steps s SET status = 'running', attempt = u.a, started_at = now(), error = NULL
+    FROM unnest(${runIds(rows)}::uuid[], ${names(rows)}::text[], ${rows.map((r) => r.attempt)}::int[]) AS u(r, n, a)
+    WHERE s.run_id = u.r AND s.name = u.n`);
+}
+
+export async function markCompleted(db: Queryable, rows: readonly (StepKey & { outputHash: string })[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(sql`
+    UPDATE kronos_steps s SET status = 'completed', output_hash = u.h, finished_at = now(), error = NULL
+    FROM unnest(${runIds(rows)}::uuid[], ${names(rows)}::text[], ${rows.map((r) => r.outputHash)}::text[]) AS u(r, n, h)
+    WHERE s.run_id = u.r AND s.name = u.n`);
+}
+
+/** Records a failed attempt: back to scheduled when it will be retried, failed when it will not. */
+export async function markFailed(
+  db: Queryable,
+  rows: readonly (StepKey & { error: string; final: boolean })[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(sql`
+    UPDATE kronos_steps s SET status = CASE WHEN u.f THEN 'failed' ELSE 'scheduled' END, error = u.e,
+      finished_at = CASE WHEN u.f THEN now() END
+    FROM unnest(${runIds(rows)}::uuid[], ${names(rows)}::text[], ${rows.map((r) => r.error)}::text[], ${rows.map((r) => r.final)}::bool[]) AS u(r, n, e, f)
+    WHERE s.run_id = u.r AND s.name = u.n`);
+}
+
+/**
+ * Counts finished dependencies off (`by` per step: several may finish in one batch) and returns
+ * the steps that became ready.
+ */
+export async function countDepsDone(db: Queryable, rows: readonly (StepKey & { by: number })[]): Promise<StepKey[]> {
+  if (rows.length === 0) return [];
+  return db
+    .query<StepKey>(sql`
+    UPDATE kronos_steps s SET deps_left = s.deps_left - u.b
+    FROM unnest(${runIds(rows)}::uuid[], ${names(rows)}::text[], ${rows.map((r) => r.by)}::int[]) AS u(r, n, b)
+    WHERE s.run_id = u.r AND s.name = u.n
+    RETURNING s.run_id AS "runId", s.name, s.deps_left = 0 AND s.status = 'waiting' AS ready`)
+    .then((found) =>
+      (found as (StepKey & { ready: boolean })[]).filter((f) => f.ready).map(({ runId, name }) => ({ runId, name })),
+    );
+}
+
+/** Stops every step of a run that has not finished; returns the jobs to cancel. */
+export async function cancelUnfinished(db: Queryable, p: { runId: string }): Promise<number[]> {
+  const rows = await db.query<{ jobId: number | null }>(sql`
+    UPDATE kronos_steps SET status = 'cancelled', finished_at = now()
+    WHERE run_id = ${p.runId} AND status IN ('waiting', 'scheduled', 'running')
+    RETURNING job_id AS "jobId"`);
+  return rows.flatMap((r) => (r.jobId === null ? [] : [r.jobId]));
+}

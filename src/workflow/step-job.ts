@@ -1,0 +1,280 @@
+import type { Queryable } from "../db/index.ts";
+import type { CompletedJob, FailedJob, JobContext, JobHandler } from "../queue/types.ts";
+import * as blobs from "../store/blobs.ts";
+import type { NewEvent } from "../store/events.ts";
+import * as events from "../store/events.ts";
+import type { ClaimedJob, NewJob } from "../store/jobs.ts";
+import * as jobs from "../store/jobs.ts";
+import * as runs from "../store/runs.ts";
+import type { StepKey } from "../store/steps.ts";
+import * as steps from "../store/steps.ts";
+import type { LoadedDefinition, WorkflowRegistry } from "./registry.ts";
+
+/** The job type every workflow step runs as. */
+export const STEP_JOB = "kronos.workflow_step";
+
+export interface StepPayload {
+  runId: string;
+  step: string;
+}
+
+/** The job that runs `step` of a run on the queue, claimable only by nodes that loaded `def`. */
+export function stepJob(def: LoadedDefinition, runId: string, step: string): NewJob {
+  const s = def.steps.get(step);
+  return {
+    type: STEP_JOB,
+    payload: { runId, step } satisfies StepPayload,
+    definitionId: def.id,
+    maxRetries: s?.retries ?? 3,
+    timeoutMs: s?.timeoutMs,
+  };
+}
+
+const keyOf = (k: StepKey) => `${k.runId}\0${k.name}`;
+const payloadOf = (job: ClaimedJob) => job.payload as StepPayload;
+
+/**
+ * Schedules steps that became ready: one job each, the step rows pointed at them, and a
+ * step_scheduled event each (appended by the caller with its other events).
+ */
+export async function scheduleSteps(
+  tx: Queryable,
+  ready: readonly { def: LoadedDefinition; runId: string; step: string }[],
+  out: NewEvent[],
+): Promise<void> {
+  if (ready.length === 0) return;
+  const ids = await jobs.submitMany(
+    tx,
+    ready.map((r) => stepJob(r.def, r.runId, r.step)),
+  );
+  await steps.markScheduled(
+    tx,
+    ready.map((r, i) => ({ runId: r.runId, name: r.step, jobId: ids[i] as number })),
+  );
+  ready.forEach((r, i) => {
+    out.push({ runId: r.runId, type: "step_scheduled", step: r.step, data: { jobId: ids[i] } });
+  });
+}
+
+/** The input of a step from its dependencies' outputs (DESIGN: root, one dependency, several). */
+export function assembleInput(
+  def: LoadedDefinition,
+  step: string,
+  runInput: unknown,
+  outputOf: (dep: string) => unknown,
+): unknown {
+  const after = def.dag.after.get(step) ?? [];
+  if (after.length === 0) return runInput;
+  if (after.length === 1) return outputOf(after[0] as string);
+  return Object.fromEntries(after.map((d) => [d, outputOf(d)]));
+}
+
+interface PreparedInput {
+  input: unknown;
+}
+
+/**
+ * The queue handler of workflow steps. Its hooks run inside the queue's own transactions:
+ * claim -> step_started; completion -> output blob, step_completed, next steps scheduled,
+ * run_completed; failure -> step_failed, step_retried or run_failed. All in batches.
+ */
+export class StepJobHandler implements JobHandler<StepPayload> {
+  readonly storeResult = false;
+  /** Inputs loaded in the claim transaction, waiting for their job to start. */
+  readonly #inputs = new Map<number, PreparedInput>();
+
+  constructor(private readonly registry: WorkflowRegistry) {}
+
+  #def(job: ClaimedJob): LoadedDefinition {
+    const def = job.definitionId === null ? undefined : this.registry.byId(job.definitionId);
+    if (!def) throw new Error(`workflow definition ${job.definitionId} is not loaded on this node`);
+    return def;
+  }
+
+  async onClaimed(tx: Queryable, claimable: readonly ClaimedJob[]): Promise<number[]> {
+    // Runs first, in id order: every writer of a run's steps and events holds its run's lock.
+    const status = await runs.lock(tx, { ids: claimable.map((j) => payloadOf(j).runId) });
+    // A step of a run that stopped (cancelled, failed) while its job waited is not started.
+    const stopped = claimable.filter((j) => status.get(payloadOf(j).runId) !== "running").map((j) => j.id);
+    if (stopped.length > 0) await jobs.cancelMany(tx, { ids: stopped });
+    const claimed = claimable.filter((j) => status.get(payloadOf(j).runId) === "running");
+    await steps.markRunning(
+      tx,
+      claimed.map((j) => ({ runId: payloadOf(j).runId, name: payloadOf(j).step, attempt: j.attempt })),
+    );
+    // Load every claimed step's input in three queries: dependency outputs, run inputs, blobs.
+    const depKeys: StepKey[] = [];
+    const rootRuns: string[] = [];
+    for (const j of claimed) {
+      const { runId, step } = payloadOf(j);
+      const after = this.#def(j).dag.after.get(step) ?? [];
+      if (after.length === 0) rootRuns.push(runId);
+      for (const dep of after) depKeys.push({ runId, name: dep });
+    }
+    const outs = await steps.outputs(tx, depKeys);
+    const inputHashes = rootRuns.length > 0 ? await runs.inputHashes(tx, { ids: rootRuns }) : new Map<string, string>();
+    const values = await blobs.get(tx, [...outs.map((o) => o.outputHash), ...inputHashes.values()]);
+    const outputHash = new Map(outs.map((o) => [keyOf(o), o.outputHash]));
+    const started: NewEvent[] = [];
+    for (const j of claimed) {
+      const { runId, step } = payloadOf(j);
+      const input = assembleInput(this.#def(j), step, values.get(inputHashes.get(runId) ?? ""), (dep) =>
+        values.get(outputHash.get(keyOf({ runId, name: dep })) ?? ""),
+      );
+      this.#inputs.set(j.id, { input });
+      started.push({ runId, type: "step_started", step, attempt: j.attempt, data: { jobId: j.id } });
+    }
+    await events.append(tx, started);
+    return stopped;
+  }
+
+  async run(payload: StepPayload, ctx: JobContext): Promise<unknown> {
+    const prepared = this.#inputs.get(ctx.job.id);
+    this.#inputs.delete(ctx.job.id);
+    if (!prepared) throw new Error(`input of step "${payload.step}" was not loaded at claim`);
+    const def = this.#def(ctx.job);
+    const step = def.steps.get(payload.step);
+    if (!step) throw new Error(`workflow "${def.name}" has no step "${payload.step}"`);
+    const output = await step.fn(prepared.input, {
+      runId: payload.runId,
+      step: payload.step,
+      attempt: ctx.job.attempt,
+      get signal() {
+        return ctx.signal;
+      },
+    });
+    // What is stored is JSON: make the recorded value exactly what later readers will see.
+    return output === undefined ? null : output;
+  }
+
+  async onCompleted(tx: Queryable, done: readonly CompletedJob[]): Promise<void> {
+    const outputs = done.map((d) => blobs.toBlob(d.result));
+    await blobs.put(tx, outputs);
+    const status = await runs.lock(tx, { ids: done.map((d) => payloadOf(d.job).runId) });
+    await steps.markCompleted(
+      tx,
+      done.map((d, i) => ({
+        runId: payloadOf(d.job).runId,
+        name: payloadOf(d.job).step,
+        outputHash: (outputs[i] as blobs.Blob).hash,
+      })),
+    );
+    const out: NewEvent[] = done.map((d, i) => ({
+      runId: payloadOf(d.job).runId,
+      type: "step_completed",
+      step: payloadOf(d.job).step,
+      attempt: d.job.attempt,
+      data: { outputHash: (outputs[i] as blobs.Blob).hash, durationMs: d.finishedAt - d.startedAt },
+    }));
+    // Only running runs move on; a failed run's stragglers are recorded and go no further.
+    const live = done.filter((d) => status.get(payloadOf(d.job).runId) === "running");
+    const unblock = new Map<string, StepKey & { by: number; def: LoadedDefinition }>();
+    const finishedPerRun = new Map<string, number>();
+    for (const d of live) {
+      const { runId, step } = payloadOf(d.job);
+      const def = this.#def(d.job);
+      finishedPerRun.set(runId, (finishedPerRun.get(runId) ?? 0) + 1);
+      for (const child of def.dag.before.get(step) ?? []) {
+        const k = keyOf({ runId, name: child });
+        const entry = unblock.get(k) ?? { runId, name: child, by: 0, def };
+        entry.by++;
+        unblock.set(k, entry);
+      }
+    }
+    const ready = await steps.countDepsDone(tx, [...unblock.values()]);
+    await scheduleSteps(
+      tx,
+      ready.map((r) => ({
+        def: (unblock.get(keyOf(r)) as { def: LoadedDefinition }).def,
+        runId: r.runId,
+        step: r.name,
+      })),
+      out,
+    );
+    const finishedRuns = await runs.countStepsDone(tx, {
+      runIds: [...finishedPerRun.keys()],
+      counts: [...finishedPerRun.values()],
+    });
+    if (finishedRuns.length > 0) {
+      const defOfRun = new Map(live.map((d) => [payloadOf(d.job).runId, this.#def(d.job)]));
+      await completeRuns(
+        tx,
+        finishedRuns.map((id) => ({ id, def: defOfRun.get(id) as LoadedDefinition })),
+        out,
+      );
+    }
+    await events.append(tx, out);
+  }
+
+  async onFailed(tx: Queryable, failed: readonly FailedJob[]): Promise<void> {
+    for (const f of failed) this.#inputs.delete(f.job.id);
+    const status = await runs.lock(tx, { ids: failed.map((f) => payloadOf(f.job).runId) });
+    await steps.markFailed(
+      tx,
+      failed.map((f) => ({
+        runId: payloadOf(f.job).runId,
+        name: payloadOf(f.job).step,
+        error: f.error,
+        final: f.retryAt === null,
+      })),
+    );
+    const out: NewEvent[] = [];
+    for (const f of failed) {
+      const { runId, step } = payloadOf(f.job);
+      out.push({
+        runId,
+        type: "step_failed",
+        step,
+        attempt: f.job.attempt,
+        data: { error: f.error, durationMs: f.finishedAt - f.startedAt },
+      });
+      if (f.retryAt) {
+        out.push({
+          runId,
+          type: "step_retried",
+          step,
+          attempt: f.job.attempt + 1,
+          data: { retryAt: f.retryAt.toISOString() },
+        });
+      } else if (status.get(runId) === "running") {
+        await runs.fail(tx, { id: runId, step, attempt: f.job.attempt, message: f.error });
+        status.set(runId, "failed");
+        await jobs.cancelMany(tx, { ids: await steps.cancelUnfinished(tx, { runId }) });
+        out.push({ runId, type: "run_failed", step, attempt: f.job.attempt, data: { error: f.error } });
+      }
+    }
+    await events.append(tx, out);
+  }
+}
+
+/** Marks runs completed with the output of their sink (or an object keyed by sink when several). */
+async function completeRuns(
+  tx: Queryable,
+  finished: readonly { id: string; def: LoadedDefinition }[],
+  out: NewEvent[],
+): Promise<void> {
+  const sinkKeys = finished.flatMap((r) => r.def.dag.sinks.map((name) => ({ runId: r.id, name })));
+  const hashes = new Map((await steps.outputs(tx, sinkKeys)).map((o) => [keyOf(o), o.outputHash]));
+  const multi = finished.filter((r) => r.def.dag.sinks.length > 1);
+  const values = await blobs.get(
+    tx,
+    multi.flatMap((r) => r.def.dag.sinks.map((s) => hashes.get(keyOf({ runId: r.id, name: s })) ?? "")),
+  );
+  const results = finished.map((r) => {
+    if (r.def.dag.sinks.length === 1) {
+      return { id: r.id, outputHash: hashes.get(keyOf({ runId: r.id, name: r.def.dag.sinks[0] as string })) as string };
+    }
+    const blob = blobs.toBlob(
+      Object.fromEntries(
+        r.def.dag.sinks.map((s) => [s, values.get(hashes.get(keyOf({ runId: r.id, name: s })) ?? "")]),
+      ),
+    );
+    return { id: r.id, outputHash: blob.hash, blob };
+  });
+  await blobs.put(
+    tx,
+    results.flatMap((r) => ("blob" in r && r.blob ? [r.blob] : [])),
+  );
+  await runs.complete(tx, { runs: results });
+  for (const r of results) out.push({ runId: r.id, type: "run_completed", data: { outputHash: r.outputHash } });
+}
