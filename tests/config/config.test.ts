@@ -208,11 +208,18 @@ describe("bad values", () => {
 
   test.each(cases)("%s=%p", (variable, value, message) => {
     const error = configError(() => loadConfig({ env: { [variable]: value }, flags: {} }));
-    expect({ variable: error.variable, flag: error.flag, message: error.message, code: error.code }).toEqual({
+    expect({
+      name: error.name,
+      variable: error.variable,
+      flag: error.flag,
+      message: error.message,
+      code: error.code,
+    }).toEqual({
+      name: "ConfigError",
       variable,
       flag: undefined,
       message,
-      code: "CONFIG_INVALID",
+      code: "invalid_argument",
     });
   });
 
