@@ -11,5 +11,6 @@ export {
   NotFoundError,
 } from "./errors.ts";
 export { Kronos, type KronosOptions } from "./kronos.ts";
+export { CronDefinition, cron, JobDefinition, job } from "./queue/define.ts";
 export type { JobContext, JobHandler } from "./queue/types.ts";
 export { type StepContext, type StepFn, type StepOptions, Workflow, workflow } from "./workflow/define.ts";

@@ -5,6 +5,7 @@ import { type Database, migrate, openDatabase } from "./db/index.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { type Clock, systemClock } from "./queue/clock.ts";
 import { enqueueDueTicks, nextTick } from "./queue/cron.ts";
+import { CronDefinition, JobDefinition } from "./queue/define.ts";
 import { LeaderElector } from "./queue/leader.ts";
 import { Loop } from "./queue/loop.ts";
 import { reapExpiredLeases } from "./queue/reaper.ts";
@@ -177,6 +178,17 @@ export class Kronos {
     const warnings = await this.engine.load(definitions);
     for (const w of warnings) this.log.warn(w);
     return warnings;
+  }
+
+  /** Registers what a module declared: workflows, job handlers and recurring jobs. */
+  async use(...definitions: (AnyWorkflow | JobDefinition | CronDefinition)[]): Promise<void> {
+    const workflows: AnyWorkflow[] = [];
+    for (const d of definitions) {
+      if (d instanceof JobDefinition) this.handle(d.type, d.handler);
+      else if (d instanceof CronDefinition) await this.cron(d.name, d.schedule, d.job);
+      else workflows.push(d);
+    }
+    if (workflows.length > 0) await this.register(...workflows);
   }
 
   /** Starts a run of a loaded workflow (on `tx` to commit it with your own writes). */

@@ -78,9 +78,14 @@ export async function startNode(config: Config, workflowPaths: readonly string[]
     },
   });
   const node = kronos;
-  for (const { file, workflows } of await loadWorkflowModules(workflowPaths)) {
-    await node.register(...workflows);
-    log.info("loaded workflows", { file, workflows: workflows.map((w) => `${w.name}@${w.version}`) });
+  for (const m of await loadWorkflowModules(workflowPaths)) {
+    await node.use(...m.workflows, ...m.jobs, ...m.crons);
+    log.info("loaded module", {
+      file: m.file,
+      workflows: m.workflows.map((w) => `${w.name}@${w.version}`),
+      jobs: m.jobs.map((j) => j.type),
+      crons: m.crons.map((c) => c.name),
+    });
   }
   await node.start();
   const servers = await startServers({ kronos: node, config, health, metrics, log });

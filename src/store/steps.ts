@@ -89,9 +89,10 @@ export async function markFailed(
 ): Promise<void> {
   if (rows.length === 0) return;
   await db.query(sql`
-    UPDATE kronos_steps s SET status = CASE WHEN u.f THEN 'failed' ELSE 'scheduled' END, error = u.e,
-      finished_at = CASE WHEN u.f THEN now() END
-    FROM unnest(${runIds(rows)}::uuid[], ${names(rows)}::text[], ${rows.map((r) => r.error)}::text[], ${rows.map((r) => r.final)}::bool[]) AS u(r, n, e, f)
+    UPDATE kronos_steps s SET status = CASE WHEN u.f = 1 THEN 'failed' ELSE 'scheduled' END, error = u.e,
+      finished_at = CASE WHEN u.f = 1 THEN now() END
+    FROM unnest(${runIds(rows)}::uuid[], ${names(rows)}::text[], ${rows.map((r) => r.error)}::text[],
+                ${rows.map((r) => (r.final ? 1 : 0))}::int[]) AS u(r, n, e, f) -- 0/1: postgres.js mistypes boolean arrays
     WHERE s.run_id = u.r AND s.name = u.n`);
 }
 

@@ -2,8 +2,17 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { InvalidArgumentError } from "../errors.ts";
+import { CronDefinition, JobDefinition } from "../queue/define.ts";
 import type { AnyWorkflow } from "./define.ts";
 import { Workflow } from "./define.ts";
+
+/** What a loaded module declares: workflows, job handlers and recurring jobs. */
+export interface LoadedModule {
+  file: string;
+  workflows: AnyWorkflow[];
+  jobs: JobDefinition[];
+  crons: CronDefinition[];
+}
 
 const MODULE_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs", ".tsx", ".jsx"]);
 
@@ -40,12 +49,10 @@ export function workflowFiles(path: string): string[] {
     .map((f) => join(full, f));
 }
 
-/** Imports workflow files and returns every workflow definition they export. */
-export async function loadWorkflowModules(
-  paths: readonly string[],
-): Promise<{ file: string; workflows: AnyWorkflow[] }[]> {
+/** Imports workflow files and returns every workflow, job and cron definition they export. */
+export async function loadWorkflowModules(paths: readonly string[]): Promise<LoadedModule[]> {
   await provideKronosModule();
-  const loaded: { file: string; workflows: AnyWorkflow[] }[] = [];
+  const loaded: LoadedModule[] = [];
   for (const file of paths.flatMap(workflowFiles)) {
     let mod: Record<string, unknown>;
     try {
@@ -55,7 +62,13 @@ export async function loadWorkflowModules(
         cause: error,
       });
     }
-    loaded.push({ file, workflows: Object.values(mod).filter(isWorkflow) });
+    const values = Object.values(mod);
+    loaded.push({
+      file,
+      workflows: values.filter(isWorkflow),
+      jobs: values.filter((v): v is JobDefinition => v instanceof JobDefinition),
+      crons: values.filter((v): v is CronDefinition => v instanceof CronDefinition),
+    });
   }
   return loaded;
 }
