@@ -194,8 +194,10 @@ export class Worker {
   async stop(graceMs = 10_000): Promise<{ finished: boolean; handedBack: number }> {
     if (!this.#running) return { finished: true, handedBack: 0 };
     this.#running = false;
-    for (const t of this.#timers) clearInterval(t);
-    this.#timers = [];
+    // Stop polling, but keep renewing leases while running jobs drain.
+    const [poll, ...rest] = this.#timers;
+    clearInterval(poll);
+    this.#timers = rest;
     await this.#claiming;
     const finished = await this.#pool.idle(graceMs);
     let handedBack = 0;
@@ -207,6 +209,8 @@ export class Worker {
       });
     }
     await this.#completer.idle();
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
     for (const stop of this.#unlisten.splice(0)) await stop().catch(() => {});
     return { finished, handedBack };
   }
