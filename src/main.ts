@@ -15,6 +15,7 @@ const commands: Record<string, { summary: string; run(argv: string[]): Promise<n
     summary: "apply database migrations",
     run: async (a) => (await import("./cli/migrate.ts")).migrateCommand(a),
   },
+  bench: { summary: "measure throughput and latency", run: async (a) => (await import("./cli/bench.ts")).benchCommand(a) },
   version: {
     summary: "print version, commit and Bun version",
     run: async () => (await import("./cli/version.ts")).versionCommand(),

@@ -35,7 +35,7 @@ export function parseCommand(spec: CommandSpec, argv: string[], extra: Record<st
     ...extra,
   };
   for (const [name, o] of Object.entries(spec.options))
-    options[name] = { type: o.type, multiple: o.multiple, short: o.short };
+    options[name] = { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) };
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {

@@ -88,7 +88,7 @@ export async function startNode(config: Config, workflowPaths: readonly string[]
     });
   }
   await node.start();
-  const servers = await startServers({ kronos: node, config, health, metrics, log });
+  const servers = await startServers({ kronos: node, config, health, metrics, log, rpcMetrics: m });
   // Health follows the database: NOT_SERVING while it cannot be reached or while draining.
   const dbCheck = new Loop(
     "database health check",

@@ -90,9 +90,10 @@ export class Worker {
       defaultTimeoutMs: this.#config.jobTimeoutMs,
       onSettled: (outcome: Settled) => {
         this.#completer.push(outcome);
-        // Slots came free: with work waiting, take more without waiting for a notification
-        // (once enough are free to make the claim worth a round trip).
-        if (this.#backlog && this.#pool.free >= this.#refillAt) this.wake();
+        // Slots came free: take more without waiting for a notification when a wake-up was
+        // missed while the pool was full, or when work is waiting (once enough slots are free
+        // to make the claim worth a round trip).
+        if (this.#claimAgain || (this.#backlog && this.#pool.free >= this.#refillAt)) this.wake();
       },
     });
   }
@@ -116,20 +117,22 @@ export class Worker {
     this.wake();
   }
 
-  /** Claims now (coalesced: a call during a claim makes one more claim after it). */
+  /**
+   * Claims now. Coalesced: a wake-up during a claim is remembered and served by one more claim
+   * after it, or, if the pool is full then, by the next slot that comes free; none is lost.
+   */
   wake(): void {
     if (!this.#running) return;
-    if (this.#claiming) {
-      this.#claimAgain = true;
-      return;
-    }
+    this.#claimAgain = true;
+    if (this.#claiming) return;
     this.#claiming = this.#claimLoop().finally(() => {
       this.#claiming = undefined;
+      if (this.#claimAgain && this.#pool.free > 0) this.wake();
     });
   }
 
   async #claimLoop(): Promise<void> {
-    do {
+    while (this.#running && this.#claimAgain && this.#pool.free > 0) {
       this.#claimAgain = false;
       try {
         await this.runOnce();
@@ -137,7 +140,8 @@ export class Worker {
         this.#log[isConnectionError(error) ? "warn" : "error"]("claim failed", { error: String(error) });
         return;
       }
-    } while (this.#running && (this.#claimAgain || this.#backlog) && this.#pool.free > 0);
+      if (this.#backlog && this.#pool.free >= this.#refillAt) this.#claimAgain = true;
+    }
   }
 
   /** Claims up to min(batch size, free slots) jobs and starts them; returns how many. */

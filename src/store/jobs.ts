@@ -237,7 +237,7 @@ export interface ListParams {
   limit: number;
 }
 
-/** Newest first. Uses kronos_jobs_state_recent when filtered by state, else the primary key. */
+/** Newest first: the primary key backwards (kronos_jobs_dead for the dead-letter queue). */
 export async function list(db: Queryable, p: ListParams): Promise<Job[]> {
   const byState = p.state ? sql`AND state = ${p.state}` : sql``;
   const byType = p.type ? sql`AND type = ${p.type}` : sql``;
@@ -299,7 +299,7 @@ export async function deleteFinished(db: Queryable, p: { before: Date; limit: nu
   const rows = await db.query(sql`
     DELETE FROM kronos_jobs WHERE id IN (
       SELECT id FROM kronos_jobs WHERE finished_at < ${p.before} AND definition_id IS NULL
-      ORDER BY finished_at LIMIT ${p.limit})
+      ORDER BY id LIMIT ${p.limit}) -- oldest ids first: ids grow with time, so no index on finished_at is kept up
     RETURNING id`);
   return rows.length;
 }
