@@ -29,10 +29,10 @@ describe("workflow definitions are validated with errors that name the step", ()
   });
   test("unknown dependency", () => {
     rejects(
-      // @ts-expect-error "nope" is not a step
       () =>
         workflow("w", "v1")
           .step("a", id)
+          // @ts-expect-error "nope" is not a step
           .step("b", id, { after: ["nope"] }),
       'step "b" of workflow "w" runs after "nope", which is not a step (steps: a, b)',
       "b",
