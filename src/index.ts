@@ -14,3 +14,4 @@ export { Kronos, type KronosOptions } from "./kronos.ts";
 export { CronDefinition, cron, JobDefinition, job } from "./queue/define.ts";
 export type { JobContext, JobHandler } from "./queue/types.ts";
 export { type StepContext, type StepFn, type StepOptions, Workflow, workflow } from "./workflow/define.ts";
+export { createKronosClient, fromValue, type KronosClient, type KronosClientOptions, toValue } from "./client/index.ts";

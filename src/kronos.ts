@@ -9,6 +9,7 @@ import { CronDefinition, JobDefinition } from "./queue/define.ts";
 import { LeaderElector } from "./queue/leader.ts";
 import { Loop } from "./queue/loop.ts";
 import { reapExpiredLeases } from "./queue/reaper.ts";
+import { deleteExpired } from "./queue/retention.ts";
 import { HandlerRegistry, type JobHandler } from "./queue/types.ts";
 import { defaultWorkerConfig, Worker, type WorkerConfig, type WorkerHooks } from "./queue/worker.ts";
 import * as cronStore from "./store/cron.ts";
@@ -98,6 +99,7 @@ export class Kronos {
     });
     const leaderCheckMs = options.leaderCheckMs ?? 1_000;
     const leaseMs = options.worker?.leaseMs ?? defaultWorkerConfig.leaseMs;
+    const retentionMs = options.retentionMs === undefined ? 7 * 24 * 3_600_000 : options.retentionMs;
     this.#leaderLoops = [
       new Loop("cron", 1_000, () => enqueueDueTicks(db, this.#clock), this.log),
       new Loop(
@@ -106,6 +108,22 @@ export class Kronos {
         () => reapExpiredLeases(db, this.registry),
         this.log,
       ),
+      ...(retentionMs === null
+        ? []
+        : [
+            new Loop(
+              "retention",
+              60_000,
+              async () => {
+                const deleted = await deleteExpired(db, {
+                  before: new Date(this.#clock.now().getTime() - retentionMs),
+                });
+                if (deleted.runs + deleted.jobs + deleted.blobs > 0)
+                  this.log.info("retention deleted old rows", { ...deleted });
+              },
+              this.log,
+            ),
+          ]),
     ];
     this.leader = new LeaderElector({
       db,

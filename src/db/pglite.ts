@@ -12,6 +12,20 @@ export interface PgliteOptions {
 
 const INT8 = 20;
 
+/**
+ * Supplies PGlite options for a data directory (undefined: in memory) before it opens. The compiled
+ * binary installs one (src/embedded/main.ts) that hands over its embedded wasm, file bundle and a
+ * ready-made data directory; from source there is none and PGlite uses node_modules.
+ */
+export type EngineProvider = (dataDir: string | undefined) => Promise<Partial<PGliteOptions>>;
+
+let engineProvider: EngineProvider | undefined;
+
+/** Installs (or, with undefined, removes) the provider every later `openPglite` consults. */
+export function provideEngine(provider: EngineProvider | undefined): void {
+  engineProvider = provider;
+}
+
 function wrap(pg: PGlite | Transaction): Queryable {
   return {
     query: async <T = Row>(q: SqlQuery) => (await pg.query<T>(q.text, q.values as unknown[])).rows,
@@ -20,10 +34,12 @@ function wrap(pg: PGlite | Transaction): Queryable {
 
 /** Opens the embedded PostgreSQL (WASM). One process owns the data directory. */
 export async function openPglite(options: PgliteOptions = {}): Promise<Database> {
+  const provided = engineProvider ? await engineProvider(options.dataDir) : {};
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const pg = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     parsers: { [INT8]: (x: string) => Number(x) },
+    ...provided,
     ...options.engine,
   });
   const base = wrap(pg);

@@ -43,12 +43,16 @@ export async function get(db: Queryable, hashes: readonly string[]): Promise<Map
   return new Map(rows.map((r) => [r.hash, r.data]));
 }
 
-/** Deletes blobs no run or step refers to any more (after retention), at most `limit`. */
-export async function deleteUnreferenced(db: Queryable, p: { limit: number }): Promise<number> {
+/**
+ * Deletes blobs created before `before` that no run or step refers to any more, at most `limit`.
+ * An anti-join over the steps table (no index on output_hash: it would cost every step completion
+ * its HOT update), so retention runs it rarely.
+ */
+export async function deleteUnreferenced(db: Queryable, p: { before: Date; limit: number }): Promise<number> {
   const rows = await db.query(sql`
     DELETE FROM kronos_blobs WHERE hash IN (
       SELECT b.hash FROM kronos_blobs b
-      WHERE NOT EXISTS (SELECT 1 FROM kronos_steps s WHERE s.output_hash = b.hash)
+      WHERE b.created_at < ${p.before} AND NOT EXISTS (SELECT 1 FROM kronos_steps s WHERE s.output_hash = b.hash)
         AND NOT EXISTS (SELECT 1 FROM kronos_runs r WHERE r.input_hash = b.hash OR r.output_hash = b.hash)
       LIMIT ${p.limit})
     RETURNING hash`);

@@ -298,7 +298,7 @@ export async function countDue(db: Queryable): Promise<number> {
 export async function deleteFinished(db: Queryable, p: { before: Date; limit: number }): Promise<number> {
   const rows = await db.query(sql`
     DELETE FROM kronos_jobs WHERE id IN (
-      SELECT id FROM kronos_jobs WHERE finished_at < ${p.before} AND definition_id IS NULL
+      SELECT id FROM kronos_jobs WHERE finished_at < ${p.before}
       ORDER BY id LIMIT ${p.limit}) -- oldest ids first: ids grow with time, so no index on finished_at is kept up
     RETURNING id`);
   return rows.length;
