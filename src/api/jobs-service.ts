@@ -1,13 +1,18 @@
 /** The job-queue RPCs: SubmitJob, GetJob, ListJobs, CancelJob, ListDeadJobs, RetryJob. */
 import type { ServiceImpl } from "@connectrpc/connect";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
-import type { KronosService } from "../gen/kronos/v1/kronos_pb.ts";
+import type {
+  KronosService,
+  ListDeadJobsRequest,
+  ListJobsRequest,
+  SubmitJobRequest,
+} from "../gen/kronos/v1/kronos_pb.ts";
 import * as reads from "../store/api-reads.ts";
 import * as jobs from "../store/jobs.ts";
 import { STEP_JOB } from "../workflow/step-job.ts";
 import { fromEnum, JOB_STATES, jobMessage, jsonOf } from "./convert.ts";
 import { dateOf, intWithin, jobIdOf, optionalText, pageSizeOf, priorityOf, requiredText } from "./fields.ts";
-import { decodePageToken, encodePageToken } from "./page-token.ts";
+import { decodePageToken, takePage } from "./page-token.ts";
 import type { ApiDeps } from "./service.ts";
 
 type JobsRpcs = "submitJob" | "getJob" | "listJobs" | "cancelJob" | "listDeadJobs" | "retryJob";
@@ -31,85 +36,81 @@ function refuseStepJob(job: jobs.Job, instead: "CancelRun" | "ForkRun"): void {
   }
 }
 
+async function submitJob(d: ApiDeps, req: SubmitJobRequest) {
+  const type = requiredText(req.type, "type", 200);
+  if (type === STEP_JOB) {
+    throw new InvalidArgumentError("type", `type "${STEP_JOB}" is reserved for workflow steps; use StartWorkflow`);
+  }
+  const { job, existing } = await d.kronos.submit({
+    type,
+    payload: jsonOf(req.payload, "payload") ?? null,
+    priority: priorityOf(req.priority),
+    runAt: dateOf(req.runAt, "runAt"),
+    maxRetries: req.maxRetries === undefined ? undefined : intWithin(req.maxRetries, "maxRetries", 0, 1000),
+    timeoutMs: req.timeoutMs === undefined ? undefined : intWithin(req.timeoutMs, "timeoutMs", 1, MAX_TIMEOUT_MS),
+    idempotencyKey: optionalText(req.idempotencyKey, "idempotencyKey", 500),
+  });
+  return { job: jobMessage(job), deduplicated: existing };
+}
+
+async function listJobs(d: ApiDeps, req: ListJobsRequest) {
+  const state = fromEnum(JOB_STATES, req.state);
+  if (req.state !== 0 && !state) throw new InvalidArgumentError("state", `state ${req.state} is not a job state`);
+  const size = pageSizeOf(req.pageSize);
+  const cursor = decodePageToken(req.pageToken, "jobs");
+  const rows = await jobs.list(d.kronos.db, {
+    state,
+    type: optionalText(req.type, "type", 200),
+    beforeId: cursor?.id,
+    limit: size + 1,
+  });
+  const { page, nextPageToken } = takePage(rows, size, (last) => ({ list: "jobs", id: last.id }));
+  return { jobs: page.map(jobMessage), nextPageToken };
+}
+
+async function listDeadJobs(d: ApiDeps, req: ListDeadJobsRequest) {
+  const size = pageSizeOf(req.pageSize);
+  const after = decodePageToken(req.pageToken, "dead-jobs");
+  const rows = await reads.deadJobsPage(d.kronos.db, { after, limit: size + 1 });
+  const { page, nextPageToken } = takePage(rows, size, (last) => ({
+    list: "dead-jobs",
+    at: last.finishedMicros,
+    id: last.id,
+  }));
+  return { jobs: page.map(jobMessage), nextPageToken };
+}
+
+async function cancelJob(d: ApiDeps, id: number) {
+  const job = await existingJob(d, id);
+  refuseStepJob(job, "CancelRun");
+  const cancelled = await jobs.cancel(d.kronos.db, { id });
+  if (!cancelled) {
+    const now = await existingJob(d, id);
+    throw new FailedPreconditionError(
+      `job ${id} is already ${now.state}; only a pending or running job can be cancelled`,
+    );
+  }
+  return { job: jobMessage(cancelled) };
+}
+
+async function retryJob(d: ApiDeps, id: number) {
+  const job = await existingJob(d, id);
+  refuseStepJob(job, "ForkRun");
+  const retried = job.state === "dead" ? await jobs.retryDead(d.kronos.db, { id }) : undefined;
+  if (!retried) {
+    const now = await existingJob(d, id);
+    throw new FailedPreconditionError(`job ${id} is ${now.state}, not dead; only a dead job can be retried`);
+  }
+  return { job: jobMessage(retried) };
+}
+
 export function jobsService(d: ApiDeps): Pick<ServiceImpl<typeof KronosService>, JobsRpcs> {
   return {
-    async submitJob(req) {
-      const type = requiredText(req.type, "type", 200);
-      if (type === STEP_JOB) {
-        throw new InvalidArgumentError("type", `type "${STEP_JOB}" is reserved for workflow steps; use StartWorkflow`);
-      }
-      const { job, existing } = await d.kronos.submit({
-        type,
-        payload: jsonOf(req.payload, "payload") ?? null,
-        priority: priorityOf(req.priority),
-        runAt: dateOf(req.runAt, "runAt"),
-        maxRetries: req.maxRetries === undefined ? undefined : intWithin(req.maxRetries, "maxRetries", 0, 1000),
-        timeoutMs: req.timeoutMs === undefined ? undefined : intWithin(req.timeoutMs, "timeoutMs", 1, MAX_TIMEOUT_MS),
-        idempotencyKey: optionalText(req.idempotencyKey, "idempotencyKey", 500),
-      });
-      return { job: jobMessage(job), deduplicated: existing };
-    },
-
-    async getJob(req) {
-      return { job: jobMessage(await existingJob(d, jobIdOf(req.id))) };
-    },
-
-    async listJobs(req) {
-      const state = fromEnum(JOB_STATES, req.state);
-      if (req.state !== 0 && !state) throw new InvalidArgumentError("state", `state ${req.state} is not a job state`);
-      const size = pageSizeOf(req.pageSize);
-      const cursor = decodePageToken(req.pageToken, "jobs");
-      const rows = await jobs.list(d.kronos.db, {
-        state,
-        type: optionalText(req.type, "type", 200),
-        beforeId: cursor?.id,
-        limit: size + 1,
-      });
-      const page = rows.slice(0, size);
-      const last = page.at(-1);
-      return {
-        jobs: page.map(jobMessage),
-        nextPageToken: rows.length > size && last ? encodePageToken({ list: "jobs", id: last.id }) : "",
-      };
-    },
-
-    async cancelJob(req) {
-      const job = await existingJob(d, jobIdOf(req.id));
-      refuseStepJob(job, "CancelRun");
-      const cancelled = await jobs.cancel(d.kronos.db, { id: job.id });
-      if (!cancelled) {
-        const now = await existingJob(d, job.id);
-        throw new FailedPreconditionError(
-          `job ${job.id} is already ${now.state}; only a pending or running job can be cancelled`,
-        );
-      }
-      return { job: jobMessage(cancelled) };
-    },
-
-    async listDeadJobs(req) {
-      const size = pageSizeOf(req.pageSize);
-      const cursor = decodePageToken(req.pageToken, "dead-jobs");
-      const rows = await reads.deadJobsPage(d.kronos.db, { after: cursor, limit: size + 1 });
-      const page = rows.slice(0, size);
-      const last = page.at(-1);
-      return {
-        jobs: page.map(jobMessage),
-        nextPageToken:
-          rows.length > size && last
-            ? encodePageToken({ list: "dead-jobs", at: last.finishedMicros, id: last.id })
-            : "",
-      };
-    },
-
-    async retryJob(req) {
-      const job = await existingJob(d, jobIdOf(req.id));
-      refuseStepJob(job, "ForkRun");
-      const retried = job.state === "dead" ? await jobs.retryDead(d.kronos.db, { id: job.id }) : undefined;
-      if (!retried) {
-        const now = await existingJob(d, job.id);
-        throw new FailedPreconditionError(`job ${job.id} is ${now.state}, not dead; only a dead job can be retried`);
-      }
-      return { job: jobMessage(retried) };
-    },
+    submitJob: (req) => submitJob(d, req),
+    getJob: async (req) => ({ job: jobMessage(await existingJob(d, jobIdOf(req.id))) }),
+    listJobs: (req) => listJobs(d, req),
+    cancelJob: (req) => cancelJob(d, jobIdOf(req.id)),
+    listDeadJobs: (req) => listDeadJobs(d, req),
+    retryJob: (req) => retryJob(d, jobIdOf(req.id)),
   };
 }

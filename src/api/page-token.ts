@@ -74,3 +74,20 @@ export function decodePageToken<L extends Cursor["list"]>(
   }
   return cursor as Extract<Cursor, { list: L }>;
 }
+
+/**
+ * Splits a page off rows fetched with `limit: size + 1`: the extra row only shows that there is a
+ * next page, whose token points after the page's last row.
+ *
+ * @example
+ * const { page, nextPageToken } = takePage(rows, size, (last) => ({ list: "jobs", id: last.id }));
+ */
+export function takePage<R>(
+  rows: readonly R[],
+  size: number,
+  cursorOf: (last: R) => Cursor,
+): { page: R[]; nextPageToken: string } {
+  const page = rows.slice(0, size);
+  const last = page.at(-1);
+  return { page, nextPageToken: rows.length > size && last !== undefined ? encodePageToken(cursorOf(last)) : "" };
+}
