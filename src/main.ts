@@ -15,7 +15,18 @@ const commands: Record<string, { summary: string; run(argv: string[]): Promise<n
     summary: "apply database migrations",
     run: async (a) => (await import("./cli/migrate.ts")).migrateCommand(a),
   },
-  bench: { summary: "measure throughput and latency", run: async (a) => (await import("./cli/bench.ts")).benchCommand(a) },
+  bench: {
+    summary: "measure throughput and latency",
+    run: async (a) => (await import("./cli/bench.ts")).benchCommand(a),
+  },
+  replay: {
+    summary: "re-execute a recorded run with local code; diffs, --break-at, --fork-from",
+    run: async (a) => (await import("./cli/replay.ts")).replayCommand(a),
+  },
+  export: {
+    summary: "write a run as JSON for offline replay",
+    run: async (a) => (await import("./cli/export.ts")).exportCommand(a),
+  },
   version: {
     summary: "print version, commit and Bun version",
     run: async () => (await import("./cli/version.ts")).versionCommand(),
