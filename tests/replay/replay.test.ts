@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { spawn, spawnSync } from "bun";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { spawn, spawnSync } from "bun";
 import { freePort } from "../../src/db/local-server.ts";
 import { diffSize, formatDiff, jsonDiff } from "../../src/replay/json-diff.ts";
 import { waitFor } from "../support/wait.ts";
@@ -13,13 +13,19 @@ const completed = fixture("runs/data-pipeline-completed.json");
 const failed = fixture("runs/data-pipeline-failed-validate.json");
 
 function kronos(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync([process.execPath, join(root, "src/main.ts"), ...args], { cwd: root, env: { ...process.env, ...env } });
+  const r = spawnSync([process.execPath, join(root, "src/main.ts"), ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+  });
   return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
 }
 
 describe("json diff", () => {
   test("reports changed, added and removed paths", () => {
-    const changes = jsonDiff({ a: 1, b: [1, 2], c: { "odd key": true }, gone: 1 }, { a: 2, b: [1], c: { "odd key": true, n: null } });
+    const changes = jsonDiff(
+      { a: 1, b: [1, 2], c: { "odd key": true }, gone: 1 },
+      { a: 2, b: [1], c: { "odd key": true, n: null } },
+    );
     expect(formatDiff(changes)).toEqual(["~ $.a: 1 -> 2", "- $.b[1]: 2", "+ $.c.n: null", "- $.gone: 1"]);
     expect(formatDiff(jsonDiff({ "odd key": 1 }, {}))).toEqual(['- $["odd key"]: 1']);
     expect(diffSize([])).toBe(0);
@@ -34,14 +40,16 @@ describe("kronos replay on recorded histories", () => {
     const lines = r.out.split("\n").filter((l) => l.includes(" step "));
     expect(lines).toHaveLength(6);
     expect(lines.every((l) => / OK +\(\d+\.\dms, diff: 0 bytes\)$/.test(l))).toBe(true);
-    expect(r.out).toContain("[replay] run 5934989e-c631-4236-984c-3c5ef62e3cc5 (workflow: data-pipeline v1, completed)");
+    expect(r.out).toContain(
+      "[replay] run 5934989e-c631-4236-984c-3c5ef62e3cc5 (workflow: data-pipeline v1, completed)",
+    );
     expect(r.out).toContain("[replay] all steps match production");
   });
 
   test("changed step code exits 1 with the expected diff lines, and --json says the same", () => {
     const r = kronos(["replay", "--file", completed, "--workflows", fixture("pipeline-changed.ts"), "--diff"]);
     expect(r.code).toBe(1);
-    expect(r.out).toContain("warning: the local code of \"data-pipeline\" differs from the recorded version v1");
+    expect(r.out).toContain('warning: the local code of "data-pipeline" differs from the recorded version v1');
     expect(r.out).toMatch(/step 2\/6: enrich +DIFF +\(\d+\.\dms, diff: 60 bytes\)\n +~ \$\.score: 62 -> 63\n/);
     const j = kronos(["replay", "--file", completed, "--workflows", fixture("pipeline-changed.ts"), "--json"]);
     const result = JSON.parse(j.out) as { ok: boolean; steps: { step: string; verdict: string; diff: unknown[] }[] };
@@ -60,9 +68,12 @@ describe("kronos replay on recorded histories", () => {
   test("--fork-from never calls upstream steps and shows the changed downstream outputs", () => {
     const file = join(mkdtempSync(join(tmpdir(), "kronos-replay-")), "calls");
     writeFileSync(file, "");
-    const r = kronos(["replay", "--file", failed, "--workflows", fixture("pipeline-counting.ts"), "--fork-from", "validate", "--diff"], {
-      INVOCATIONS_FILE: file,
-    });
+    const r = kronos(
+      ["replay", "--file", failed, "--workflows", fixture("pipeline-counting.ts"), "--fork-from", "validate", "--diff"],
+      {
+        INVOCATIONS_FILE: file,
+      },
+    );
     expect(readFileSync(file, "utf8").split("\n").filter(Boolean)).toEqual(["validate", "finish"]);
     expect(r.out).toMatch(/step 1\/6: fetch-user REUSED/);
     expect(r.out).toMatch(/step 2\/6: enrich +REUSED/);
@@ -80,7 +91,9 @@ export const p = workflow("data-pipeline", "v1").step("fetch-user", (x) => x).st
     );
     const r = kronos(["replay", "--file", completed, "--workflows", join(dir, "other.ts")]);
     expect(r.code).toBe(1);
-    expect(r.out).toContain("refused: the local definition lacks recorded step(s): enrich, validate, notify-1, notify-2, finish");
+    expect(r.out).toContain(
+      "refused: the local definition lacks recorded step(s): enrich, validate, notify-1, notify-2, finish",
+    );
     expect(r.out).toContain("refused: the local definition has step(s) the run did not: brand-new");
   });
 
@@ -96,7 +109,19 @@ export const p = workflow("data-pipeline", "v1").step("fetch-user", (x) => x).st
     const calls = join(mkdtempSync(join(tmpdir(), "kronos-replay-")), "calls");
     writeFileSync(calls, "");
     const proc = spawn(
-      [process.execPath, join(root, "src/main.ts"), "replay", "--file", completed, "--workflows", fixture("pipeline-counting.ts"), "--break-at", "enrich", "--inspect-port", String(port)],
+      [
+        process.execPath,
+        join(root, "src/main.ts"),
+        "replay",
+        "--file",
+        completed,
+        "--workflows",
+        fixture("pipeline-counting.ts"),
+        "--break-at",
+        "enrich",
+        "--inspect-port",
+        String(port),
+      ],
       { cwd: root, stdin: "pipe", stdout: "pipe", stderr: "pipe", env: { ...process.env, INVOCATIONS_FILE: calls } },
     );
     let out = "";
@@ -131,6 +156,13 @@ export const p = workflow("data-pipeline", "v1").step("fetch-user", (x) => x).st
     send("Debugger.resume");
     ws.close(); // an attached debugger keeps the process alive
     expect(await proc.exited).toBe(1); // the counting pipeline's outputs differ from production's
-    expect(readFileSync(calls, "utf8").split("\n").filter(Boolean)).toEqual(["fetch-user", "enrich", "validate", "notify-1", "notify-2", "finish"]);
+    expect(readFileSync(calls, "utf8").split("\n").filter(Boolean)).toEqual([
+      "fetch-user",
+      "enrich",
+      "validate",
+      "notify-1",
+      "notify-2",
+      "finish",
+    ]);
   });
 });
