@@ -132,28 +132,37 @@ export const p = workflow("data-pipeline", "v1").step("fetch-user", (x) => x).st
     expect(out).toContain(`inspector ws://127.0.0.1:${port}/kronos-replay`);
     expect(readFileSync(calls, "utf8")).toBe("fetch-user\n"); // enrich has not run yet
     const ws = new WebSocket(`ws://127.0.0.1:${port}/kronos-replay`);
-    const paused = new Promise<{ callFrames: { functionName: string }[] }>((resolvePaused) => {
-      ws.onmessage = (m) => {
-        const msg = JSON.parse(String(m.data)) as { method?: string; params?: unknown };
-        if (msg.method === "Debugger.paused") resolvePaused(msg.params as { callFrames: { functionName: string }[] });
-      };
+    const replies = new Map<number, () => void>();
+    let onPaused: (p: { callFrames: { functionName: string }[] }) => void = () => {};
+    const paused = new Promise<{ callFrames: { functionName: string }[] }>((r) => {
+      onPaused = r;
     });
+    ws.onmessage = (m) => {
+      const msg = JSON.parse(String(m.data)) as { id?: number; method?: string; params?: unknown };
+      if (msg.id !== undefined) replies.get(msg.id)?.();
+      if (msg.method === "Debugger.paused") onPaused(msg.params as { callFrames: { functionName: string }[] });
+    };
     await new Promise((r) => {
       ws.onopen = r;
     });
     let id = 0;
-    const send = (method: string, params: object = {}) => ws.send(JSON.stringify({ id: ++id, method, params }));
-    send("Inspector.enable");
-    send("Runtime.enable");
-    send("Debugger.enable");
-    send("Debugger.setBreakpointsActive", { active: true });
-    send("Debugger.setPauseOnDebuggerStatements", { enabled: true });
+    // Each command is acknowledged before the next step, so the debugger is armed before Enter.
+    const call = (method: string, params: object = {}) =>
+      new Promise<void>((r) => {
+        replies.set(++id, r);
+        ws.send(JSON.stringify({ id, method, params }));
+      });
+    await call("Inspector.enable");
+    await call("Runtime.enable");
+    await call("Debugger.enable");
+    await call("Debugger.setBreakpointsActive", { active: true });
+    await call("Debugger.setPauseOnDebuggerStatements", { enabled: true });
     proc.stdin.write("\n");
     proc.stdin.flush();
     const where = await paused;
     expect(where.callFrames.slice(0, 2).map((f) => f.functionName)).toEqual(["pauseForDebugger", "replay"]);
     expect(readFileSync(calls, "utf8")).toBe("fetch-user\n"); // paused before the step function
-    send("Debugger.resume");
+    await call("Debugger.resume");
     ws.close(); // an attached debugger keeps the process alive
     expect(await proc.exited).toBe(1); // the counting pipeline's outputs differ from production's
     expect(readFileSync(calls, "utf8").split("\n").filter(Boolean)).toEqual([
