@@ -7,7 +7,6 @@ import type {
   ListJobsRequest,
   SubmitJobRequest,
 } from "../gen/kronos/v1/kronos_pb.ts";
-import * as reads from "../store/api-reads.ts";
 import * as jobs from "../store/jobs.ts";
 import { STEP_JOB } from "../workflow/step-job.ts";
 import { fromEnum, JOB_STATES, jobMessage, jsonOf } from "./convert.ts";
@@ -71,7 +70,7 @@ async function listJobs(d: ApiDeps, req: ListJobsRequest) {
 async function listDeadJobs(d: ApiDeps, req: ListDeadJobsRequest) {
   const size = pageSizeOf(req.pageSize);
   const after = decodePageToken(req.pageToken, "dead-jobs");
-  const rows = await reads.deadJobsPage(d.kronos.db, { after, limit: size + 1 });
+  const rows = await jobs.listDead(d.kronos.db, { after, limit: size + 1 });
   const { page, nextPageToken } = takePage(rows, size, (last) => ({
     list: "dead-jobs",
     at: last.finishedMicros,

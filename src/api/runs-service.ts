@@ -2,7 +2,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { InvalidArgumentError, NotFoundError } from "../errors.ts";
 import type { KronosService, ListRunsRequest, StartWorkflowRequest } from "../gen/kronos/v1/kronos_pb.ts";
-import * as reads from "../store/api-reads.ts";
 import * as blobs from "../store/blobs.ts";
 import * as events from "../store/events.ts";
 import * as runs from "../store/runs.ts";
@@ -39,7 +38,7 @@ async function listRuns(d: ApiDeps, req: ListRunsRequest) {
   const status = fromEnum(RUN_STATUSES, req.status);
   if (req.status !== 0 && !status) throw new InvalidArgumentError("status", `status ${req.status} is not a run status`);
   const size = pageSizeOf(req.pageSize);
-  const rows = await reads.runsPage(d.kronos.db, {
+  const rows = await runs.list(d.kronos.db, {
     workflowName: optionalText(req.workflowName, "workflowName", 200),
     status,
     parentRunId: req.parentRunId === "" ? undefined : runIdOf(req.parentRunId, "parentRunId"),

@@ -247,6 +247,28 @@ export async function list(db: Queryable, p: ListParams): Promise<Job[]> {
     ORDER BY id DESC LIMIT ${p.limit}`);
 }
 
+/** A dead job with its exact finished_at in µs since 1970, for the next page's cursor. */
+export interface DeadJob extends Job {
+  finishedMicros: number;
+}
+
+/**
+ * The dead-letter queue, most recently dead first (finished_at, then id); keyset cursor in µs.
+ * kronos_jobs_dead narrows the scan to dead jobs (few) before the sort.
+ */
+export async function listDead(
+  db: Queryable,
+  p: { after?: { at: number; id: number }; limit: number },
+): Promise<DeadJob[]> {
+  const after = p.after
+    ? sql`AND (finished_at, id) < ((timestamptz 'epoch' + ${p.after.at}::bigint * interval '1 microsecond'), ${p.after.id}::bigint)`
+    : sql``;
+  return db.query<DeadJob>(sql`
+    SELECT ${JOB_COLUMNS}, (extract(epoch FROM finished_at) * 1000000)::float8 AS "finishedMicros"
+    FROM kronos_jobs WHERE state = 'dead' ${after}
+    ORDER BY finished_at DESC, id DESC LIMIT ${p.limit}`);
+}
+
 /**
  * Cancels a job that has not finished. A running job's worker is told over NOTIFY so its
  * AbortSignal fires; its late completion is refused because the job is no longer running.

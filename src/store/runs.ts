@@ -108,29 +108,41 @@ export async function cancel(db: Queryable, p: { id: string }): Promise<boolean>
   return rows.length === 1;
 }
 
+/** `at` (µs since 1970) as a timestamptz, exactly: interval arithmetic is integer microseconds. */
+export const fromMicros = (at: number) => sql`(timestamptz 'epoch' + ${at}::bigint * interval '1 microsecond')`;
+
 export interface ListRunsParams {
   workflowName?: string;
   status?: RunStatus;
   parentRunId?: string;
   createdAfter?: Date;
   createdBefore?: Date;
-  /** Keyset cursor: runs strictly older than this (created_at, id). */
-  before?: { createdAt: Date; id: string };
+  /**
+   * Keyset cursor: only runs older than this (created_at in µs since 1970, then id). Microseconds,
+   * because a Date keeps only milliseconds and a rounded cursor would skip rows of the same ms.
+   */
+  after?: { at: number; id: string };
   limit: number;
 }
 
-/** Newest first; served by kronos_runs_recent / _by_workflow / _by_status. */
-export async function list(db: Queryable, p: ListRunsParams): Promise<RunRow[]> {
+/** A run row with its exact created_at in µs since 1970, for the next page's cursor. */
+export interface ListedRun extends RunRow {
+  createdMicros: number;
+}
+
+/** Runs newest first; served by kronos_runs_recent / _by_workflow / _by_status. */
+export async function list(db: Queryable, p: ListRunsParams): Promise<ListedRun[]> {
   const filters = [
     p.workflowName ? sql`AND r.workflow_name = ${p.workflowName}` : sql``,
     p.status ? sql`AND r.status = ${p.status}` : sql``,
     p.parentRunId ? sql`AND r.parent_run_id = ${p.parentRunId}::uuid` : sql``,
     p.createdAfter ? sql`AND r.created_at >= ${p.createdAfter}` : sql``,
     p.createdBefore ? sql`AND r.created_at < ${p.createdBefore}` : sql``,
-    p.before ? sql`AND (r.created_at, r.id) < (${p.before.createdAt}::timestamptz, ${p.before.id}::uuid)` : sql``,
+    p.after ? sql`AND (r.created_at, r.id) < (${fromMicros(p.after.at)}, ${p.after.id}::uuid)` : sql``,
   ];
-  return db.query<RunRow>(sql`
-    SELECT ${COLUMNS} FROM kronos_runs r JOIN kronos_definitions d ON d.id = r.definition_id
+  return db.query<ListedRun>(sql`
+    SELECT ${COLUMNS}, (extract(epoch FROM r.created_at) * 1000000)::float8 AS "createdMicros"
+    FROM kronos_runs r JOIN kronos_definitions d ON d.id = r.definition_id
     WHERE true ${filters[0]} ${filters[1]} ${filters[2]} ${filters[3]} ${filters[4]} ${filters[5]}
     ORDER BY r.created_at DESC, r.id DESC LIMIT ${p.limit}`);
 }

@@ -49,7 +49,7 @@ export type Job = Message<"kronos.v1.Job"> & {
   payload?: Value | undefined;
 
   /**
-   * 1 (most urgent) to 10; higher-priority jobs are claimed first.
+   * 1 to 10; higher numbers are claimed first (10 is the most urgent).
    *
    * @generated from field: int32 priority = 4;
    */
@@ -161,7 +161,7 @@ export type SubmitJobRequest = Message<"kronos.v1.SubmitJobRequest"> & {
   payload?: Value | undefined;
 
   /**
-   * 1 (most urgent) to 10; 0 means the default, 5.
+   * 1 to 10, higher first (10 is the most urgent); 0 means the default, 5.
    *
    * @generated from field: int32 priority = 3;
    */
