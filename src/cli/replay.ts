@@ -124,15 +124,17 @@ export async function replayCommand(argv: string[]): Promise<number> {
       if (v.diff) for (const d of formatDiff(r.diff)) say(`           ${d}`);
     },
   });
-  const failed = results.filter((r) => r.verdict === "DIFF" || r.verdict === "ERROR");
-  say(`[replay] ${failed.length === 0 ? "all steps match production" : `${failed.length} step(s) diverged`}`);
+  const differ = results.filter((r) => r.verdict === "DIFF").length;
+  const errored = results.filter((r) => r.verdict === "ERROR").length;
+  const failed = differ + errored;
+  say(`[replay] ${failed === 0 ? "all steps match production" : `${differ} step(s) differ from production, ${errored} threw`}`);
   if (v.json) {
     console.log(
       JSON.stringify({
         runId: record.run.id,
         workflow: def.name,
         version: def.version,
-        ok: failed.length === 0,
+        ok: failed === 0,
         steps: results,
       }),
     );
@@ -146,5 +148,5 @@ export async function replayCommand(argv: string[]): Promise<number> {
     );
     say(`[replay] submitted fork ${forkId} from step "${forkFrom}"`);
   }
-  return failed.length === 0 ? 0 : 1;
+  return failed === 0 ? 0 : 1;
 }

@@ -23,7 +23,7 @@ export const serveSpec: CommandSpec = {
       help: "workflow file or folder to load (repeatable); its exports that are workflows are registered",
     },
   },
-  more: `Settings (flag or environment variable; the flag wins):\n${configHelp()}`,
+  more: configHelp(),
 };
 
 /** Options naming config settings, accepted as flags (`--poll-interval 500ms`). */
