@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { PGliteOptions } from "@electric-sql/pglite";
-import { type Database, migrate, openDatabase } from "./db/index.ts";
+import { type Database, migrate, openDatabase, type Queryable } from "./db/index.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { type Clock, systemClock } from "./queue/clock.ts";
 import { enqueueDueTicks, nextTick } from "./queue/cron.ts";
@@ -171,7 +171,7 @@ export class Kronos {
   }
 
   /** Enqueues a job (on `tx` to commit it with your own writes). */
-  submit(job: jobs.NewJob, tx: import("./db/index.ts").Queryable = this.db) {
+  submit(job: jobs.NewJob, tx: Queryable = this.db) {
     return jobs.submit(tx, job);
   }
 
@@ -210,7 +210,7 @@ export class Kronos {
   }
 
   /** Starts a run of a loaded workflow (on `tx` to commit it with your own writes). */
-  startRun(params: StartRunParams, tx?: import("./db/index.ts").Queryable) {
+  startRun(params: StartRunParams, tx?: Queryable) {
     return this.engine.start(params, tx);
   }
 
