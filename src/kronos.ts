@@ -20,6 +20,7 @@ import type { AnyWorkflow } from "./workflow/define.ts";
 import { Engine, type StartRunParams } from "./workflow/engine.ts";
 import { RunEventFeed } from "./workflow/feed.ts";
 import { WorkflowRegistry } from "./workflow/registry.ts";
+import type { RunEnded } from "./workflow/step-job.ts";
 import { type RunView, runView } from "./workflow/views.ts";
 
 const TERMINAL = new Set(["run_completed", "run_failed", "run_cancelled"]);
@@ -77,6 +78,7 @@ export class Kronos {
   readonly #leaderLoops: Loop[];
   readonly #electionLoop: Loop;
   readonly #heartbeat: Loop;
+  readonly #runListeners = new Set<(e: RunEnded) => void>();
   #draining = false;
   #started = false;
 
@@ -95,7 +97,14 @@ export class Kronos {
       log: this.log,
       clock: this.#clock,
       id: this.nodeId,
-      hooks: options.hooks,
+      hooks: {
+        ...options.hooks,
+        onCommitted: (done) => {
+          options.hooks?.onCommitted?.(done);
+          const ids = [...done.completed.map((c) => c.job.id), ...done.failed.map((f) => f.job.id)];
+          for (const e of this.engine.handler.takeEndedRuns(ids)) this.#emitRunEnded(e);
+        },
+      },
     });
     const leaderCheckMs = options.leaderCheckMs ?? 1_000;
     const leaseMs = options.worker?.leaseMs ?? defaultWorkerConfig.leaseMs;
@@ -214,8 +223,20 @@ export class Kronos {
     return this.engine.start(params, tx);
   }
 
-  cancelRun(runId: string) {
-    return this.engine.cancel(runId);
+  async cancelRun(runId: string) {
+    const run = await this.engine.cancel(runId);
+    this.#emitRunEnded({ runId: run.id, workflow: run.workflowName, outcome: "cancelled" });
+    return run;
+  }
+
+  /** Calls `listener` whenever a run this node drove to its end completed, failed or was cancelled. */
+  onRunEnded(listener: (e: RunEnded) => void): () => void {
+    this.#runListeners.add(listener);
+    return () => this.#runListeners.delete(listener);
+  }
+
+  #emitRunEnded(e: RunEnded): void {
+    for (const l of this.#runListeners) l(e);
   }
 
   forkRun(runId: string, fromStep: string) {

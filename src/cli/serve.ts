@@ -71,6 +71,11 @@ export async function startNode(config: Config, workflowPaths: readonly string[]
         for (const c of completed) {
           m.jobsCompleted.inc({ type: c.job.type, outcome: "completed" });
           m.jobDuration.observe({ type: c.job.type }, (c.finishedAt - c.startedAt) / 1000);
+          if (c.job.type === STEP_JOB && c.job.definitionId !== null) {
+            const workflow = kronos?.workflows.byId(c.job.definitionId)?.name ?? "unknown";
+            const step = (c.job.payload as { step: string }).step;
+            m.stepDuration.observe({ workflow, step }, (c.finishedAt - c.startedAt) / 1000);
+          }
         }
         for (const f of failed) m.jobsCompleted.inc({ type: f.job.type, outcome: f.retryAt ? "retried" : "dead" });
         if (refused > 0) m.jobsCompleted.inc({ type: "*", outcome: "refused" }, refused);
@@ -78,6 +83,7 @@ export async function startNode(config: Config, workflowPaths: readonly string[]
     },
   });
   const node = kronos;
+  node.onRunEnded((e) => m.workflowRuns.inc({ workflow: e.workflow, outcome: e.outcome }));
   for (const m of await loadWorkflowModules(workflowPaths)) {
     await node.use(...m.workflows, ...m.jobs, ...m.crons);
     log.info("loaded module", {

@@ -69,6 +69,13 @@ export function assembleInput(
   return Object.fromEntries(after.map((d) => [d, outputOf(d)]));
 }
 
+/** A run that reached its end, for metrics and listeners. */
+export interface RunEnded {
+  runId: string;
+  workflow: string;
+  outcome: "completed" | "failed" | "cancelled";
+}
+
 interface PreparedInput {
   input: unknown;
 }
@@ -82,6 +89,24 @@ export class StepJobHandler implements JobHandler<StepPayload> {
   readonly storeResult = false;
   /** Inputs loaded in the claim transaction, waiting for their job to start. */
   readonly #inputs = new Map<number, PreparedInput>();
+  /** Runs a job's outcome ended, by job id, until that outcome's transaction has committed. */
+  readonly #ended = new Map<number, RunEnded>();
+
+  /**
+   * The runs that these jobs' committed outcomes completed or failed (then forgotten). Called after
+   * the commit, so a rolled-back and retried write is never counted twice.
+   */
+  takeEndedRuns(jobIds: Iterable<number>): RunEnded[] {
+    const found: RunEnded[] = [];
+    for (const id of jobIds) {
+      const e = this.#ended.get(id);
+      if (e) {
+        found.push(e);
+        this.#ended.delete(id);
+      }
+    }
+    return found;
+  }
 
   constructor(private readonly registry: WorkflowRegistry) {}
 
@@ -197,6 +222,14 @@ export class StepJobHandler implements JobHandler<StepPayload> {
     });
     if (finishedRuns.length > 0) {
       const defOfRun = new Map(live.map((d) => [payloadOf(d.job).runId, this.#def(d.job)]));
+      const jobOfRun = new Map(live.map((d) => [payloadOf(d.job).runId, d.job.id]));
+      for (const id of finishedRuns) {
+        this.#ended.set(jobOfRun.get(id) as number, {
+          runId: id,
+          workflow: (defOfRun.get(id) as LoadedDefinition).name,
+          outcome: "completed",
+        });
+      }
       await completeRuns(
         tx,
         finishedRuns.map((id) => ({ id, def: defOfRun.get(id) as LoadedDefinition })),
@@ -239,6 +272,8 @@ export class StepJobHandler implements JobHandler<StepPayload> {
       } else if (status.get(runId) === "running") {
         await runs.fail(tx, { id: runId, step, attempt: f.job.attempt, message: f.error });
         status.set(runId, "failed");
+        const workflow = f.job.definitionId === null ? undefined : this.registry.byId(f.job.definitionId)?.name;
+        this.#ended.set(f.job.id, { runId, workflow: workflow ?? "unknown", outcome: "failed" });
         await jobs.cancelMany(tx, { ids: await steps.cancelUnfinished(tx, { runId }) });
         out.push({ runId, type: "run_failed", step, attempt: f.job.attempt, data: { error: f.error } });
       }

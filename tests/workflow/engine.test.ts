@@ -398,6 +398,37 @@ for (const backend of backends) {
       await expect(k.getRun("not-a-uuid")).rejects.toThrow('runId "not-a-uuid" is not a run id (expected a UUID)');
     });
 
+    test("onRunEnded reports each run once when it completes, fails or is cancelled", async () => {
+      const ended: string[] = [];
+      k.onRunEnded((e) => ended.push(`${e.workflow}:${e.outcome}`));
+      const hold = deferred();
+      await k.register(
+        workflow<string>("ends", "v1").step(
+          "go",
+          async (mode, { signal }) => {
+            if (mode === "fail") throw new Error("no");
+            if (mode === "hang")
+              await Promise.race([hold.promise, new Promise((r) => signal.addEventListener("abort", r))]);
+            return mode;
+          },
+          { retries: 0 },
+        ),
+      );
+      await k.start();
+      const ok = await k.startRun({ workflowName: "ends", input: "ok" });
+      const bad = await k.startRun({ workflowName: "ends", input: "fail" });
+      const hung = await k.startRun({ workflowName: "ends", input: "hang" });
+      await k.waitForRun(ok.runId);
+      await k.waitForRun(bad.runId);
+      await waitFor(
+        "the hanging step to start",
+        async () => (await k.getRun(hung.runId)).steps[0]?.status === "running",
+      );
+      await k.cancelRun(hung.runId);
+      await waitFor("three ends", () => ended.length === 3);
+      expect(ended.sort()).toEqual(["ends:cancelled", "ends:completed", "ends:failed"]);
+    });
+
     test("a run started in the caller's transaction disappears with its rollback", async () => {
       await k.register(workflow("tx", "v1").step("a", (x) => x));
       await expect(
