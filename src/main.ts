@@ -29,7 +29,7 @@ const commands: Record<string, { summary: string; run(argv: string[]): Promise<n
   },
   version: {
     summary: "print version, commit and Bun version",
-    run: async () => (await import("./cli/version.ts")).versionCommand(),
+    run: async (a) => (await import("./cli/version.ts")).versionCommand(a),
   },
 };
 
