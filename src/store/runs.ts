@@ -162,3 +162,62 @@ export async function inputHashes(db: Queryable, p: { ids: readonly string[] }):
     SELECT id, input_hash AS "inputHash" FROM kronos_runs WHERE id = ANY(${[...new Set(p.ids)]}::uuid[])`);
   return new Map(rows.map((r) => [r.id, r.inputHash]));
 }
+
+export interface StartRun {
+  definitionId: number;
+  workflowName: string;
+  input: { hash: string; json: string };
+  /** Every step with the number of dependencies it waits for. */
+  steps: readonly { name: string; depsLeft: number }[];
+  /** The steps to schedule now, with their job settings. */
+  roots: readonly { name: string; maxRetries: number; timeoutMs: number | null }[];
+  stepJobType: string;
+  /** Data of the run_started event. */
+  startedData: Record<string, unknown>;
+  idempotencyKey?: string;
+}
+
+/**
+ * Starts a run in ONE statement (the hot path of StartWorkflow): input blob, run row, step rows,
+ * root step jobs, and the run_started + step_scheduled events with seq 1..n. Foreign keys are
+ * checked at the end of the statement, after every part is in. With an idempotency key already
+ * used, nothing is written and the existing run's id comes back (`existing`).
+ */
+export async function start(db: Queryable, p: StartRun): Promise<{ id: string; existing: boolean }> {
+  const [row] = await db.query<{ id: string }>(sql`
+    WITH blob AS (
+      INSERT INTO kronos_blobs (hash, data, size)
+      VALUES (${p.input.hash}, ${p.input.json}::text::jsonb, octet_length(${p.input.json}::text))
+      ON CONFLICT (hash) DO NOTHING
+    ), run AS (
+      INSERT INTO kronos_runs (definition_id, workflow_name, input_hash, steps_left, idempotency_key, last_seq)
+      VALUES (${p.definitionId}, ${p.workflowName}, ${p.input.hash}, ${p.steps.length}, ${p.idempotencyKey ?? null}::text,
+              ${1 + p.roots.length})
+      ON CONFLICT (idempotency_key) DO NOTHING
+      RETURNING id
+    ), job AS (
+      INSERT INTO kronos_jobs (type, payload, max_retries, timeout_ms, definition_id)
+      SELECT ${p.stepJobType}, jsonb_build_object('runId', run.id, 'step', r.name), r.retries, r.timeout, ${p.definitionId}
+      FROM run, unnest(${p.roots.map((r) => r.name)}::text[], ${p.roots.map((r) => r.maxRetries)}::int[],
+                       ${p.roots.map((r) => r.timeoutMs)}::int[]) AS r(name, retries, timeout)
+      RETURNING id, payload->>'step' AS step
+    ), step AS (
+      INSERT INTO kronos_steps (run_id, name, status, deps_left, job_id)
+      SELECT run.id, s.name, CASE WHEN job.id IS NULL THEN 'waiting' ELSE 'scheduled' END, s.deps, job.id
+      FROM run CROSS JOIN unnest(${p.steps.map((s) => s.name)}::text[], ${p.steps.map((s) => s.depsLeft)}::int[]) AS s(name, deps)
+      LEFT JOIN job ON job.step = s.name
+    ), event AS (
+      INSERT INTO kronos_events (run_id, seq, type, step, data)
+      SELECT run.id, 1, 'run_started', NULL, ${JSON.stringify(p.startedData)}::text::jsonb FROM run
+      UNION ALL
+      SELECT run.id, 1 + row_number() OVER (ORDER BY job.id), 'step_scheduled', job.step, jsonb_build_object('jobId', job.id)
+      FROM run, job
+    )
+    SELECT id FROM run`);
+  if (row) return { id: row.id, existing: false };
+  const [found] = await db.query<{ id: string }>(
+    sql`SELECT id FROM kronos_runs WHERE idempotency_key = ${p.idempotencyKey ?? null}`,
+  );
+  if (!found) throw new Error("run start conflicted but no run holds the idempotency key");
+  return { id: found.id, existing: true };
+}

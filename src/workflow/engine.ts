@@ -78,48 +78,27 @@ export class Engine {
     );
   }
 
-  /** Starts a run: its input stored, its root steps scheduled, all in one transaction (or yours). */
+  /** Starts a run: its input stored, its root steps scheduled, in one statement (on your transaction if given). */
   async start(p: StartRunParams, tx?: Queryable): Promise<{ runId: string; existing: boolean }> {
     const def = this.#definitionFor(p.workflowName, p.version);
     if (p.idempotencyKey !== undefined && (p.idempotencyKey.length === 0 || p.idempotencyKey.length > 500)) {
       throw new InvalidArgumentError("idempotencyKey", "idempotencyKey must be 1 to 500 characters");
     }
     const input = blobs.toBlob(p.input ?? null);
-    const write = async (q: Queryable) => {
-      await blobs.put(q, [input]);
-      const run = await runs.insert(q, {
-        definitionId: def.id,
-        workflowName: def.name,
-        inputHash: input.hash,
-        stepCount: def.steps.size,
-        idempotencyKey: p.idempotencyKey,
-      });
-      if (run.existing) return { runId: run.id, existing: true };
-      await steps.insertMany(
-        q,
-        def.dag.order.map((name) => ({
-          runId: run.id,
-          name,
-          status: "waiting",
-          depsLeft: def.dag.after.get(name)?.length ?? 0,
-        })),
-      );
-      const out: NewEvent[] = [
-        {
-          runId: run.id,
-          type: "run_started",
-          data: { workflow: def.name, version: def.version, fingerprint: def.fingerprint, inputHash: input.hash },
-        },
-      ];
-      await scheduleSteps(
-        q,
-        def.dag.roots.map((step) => ({ def, runId: run.id, step })),
-        out,
-      );
-      await events.append(q, out);
-      return { runId: run.id, existing: false };
-    };
-    return tx ? write(tx) : this.db.transaction(write);
+    const run = await runs.start(tx ?? this.db, {
+      definitionId: def.id,
+      workflowName: def.name,
+      input,
+      steps: def.dag.order.map((name) => ({ name, depsLeft: def.dag.after.get(name)?.length ?? 0 })),
+      roots: def.dag.roots.map((name) => {
+        const step = def.steps.get(name);
+        return { name, maxRetries: step?.retries ?? 3, timeoutMs: step?.timeoutMs ?? null };
+      }),
+      stepJobType: STEP_JOB,
+      startedData: { workflow: def.name, version: def.version, fingerprint: def.fingerprint, inputHash: input.hash },
+      idempotencyKey: p.idempotencyKey,
+    });
+    return { runId: run.id, existing: run.existing };
   }
 
   /** Cancels a running run: pending steps never start, running ones see their AbortSignal fire. */
