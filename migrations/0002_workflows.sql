@@ -19,12 +19,16 @@ CREATE TABLE kronos_definitions (
 
 CREATE TABLE kronos_runs (
   id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  definition_id   integer NOT NULL REFERENCES kronos_definitions (id),
+  -- No foreign keys to definitions or blobs: every run would take a KEY SHARE lock on the same
+  -- definition row (and identical outputs on the same blob row), and concurrent lockers of one row
+  -- make PostgreSQL build multixacts, which serialises starts and completions. Definitions are never
+  -- deleted, and retention deletes only blobs nothing refers to.
+  definition_id   integer NOT NULL,
   workflow_name   text NOT NULL,
   status          text NOT NULL DEFAULT 'running'
                   CHECK (status IN ('running', 'completed', 'failed', 'cancelled')),
-  input_hash      text NOT NULL REFERENCES kronos_blobs (hash),
-  output_hash     text REFERENCES kronos_blobs (hash),
+  input_hash      text NOT NULL,
+  output_hash     text,
   error           jsonb,
   failed_step     text,
   parent_run_id   uuid REFERENCES kronos_runs (id) ON DELETE SET NULL,
@@ -53,7 +57,7 @@ CREATE TABLE kronos_steps (
   deps_left      integer NOT NULL CHECK (deps_left >= 0),
   attempt        integer NOT NULL DEFAULT 0,
   job_id         bigint,
-  output_hash    text REFERENCES kronos_blobs (hash),
+  output_hash    text,
   error          text,
   started_at     timestamptz,
   finished_at    timestamptz,
@@ -84,7 +88,7 @@ CREATE TRIGGER kronos_events_no_update BEFORE UPDATE ON kronos_events
   FOR EACH ROW EXECUTE FUNCTION kronos_events_append_only();
 
 -- Step jobs carry the definition they belong to, so a node claims only steps whose code it loaded.
-ALTER TABLE kronos_jobs ADD COLUMN definition_id integer REFERENCES kronos_definitions (id);
+ALTER TABLE kronos_jobs ADD COLUMN definition_id integer;
 
 -- Wake live watchers of a run (StreamRunEvents, debugger SSE) when its events are appended.
 -- The payload lists the runs touched; past 100 runs it is empty, meaning "check every run you watch"

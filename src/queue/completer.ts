@@ -1,10 +1,23 @@
 import { type Database, isConnectionError, type Queryable } from "../db/index.ts";
 import type { Logger } from "../log.ts";
+import type { ClaimedJob } from "../store/jobs.ts";
 import * as jobs from "../store/jobs.ts";
 import type { Clock } from "./clock.ts";
 import type { Settled } from "./pool.ts";
 import { nextRunAt, type RetryPolicy } from "./retry.ts";
-import type { CompletedJob, FailedJob, HandlerRegistry } from "./types.ts";
+import type { CompletedJob, FailedJob, HandlerRegistry, Handoff } from "./types.ts";
+
+/** How the completer hands follow-up jobs to its worker (see Handoff). */
+export interface HandoffTarget {
+  worker: string;
+  leaseMs: number;
+  /** Reserves free slots; returns how many were granted. */
+  reserve(n: number): number;
+  /** Gives back reserved slots that were not used. */
+  unreserve(n: number): void;
+  /** Starts jobs claimed in a committed transaction (their slots were reserved). */
+  start(jobs: ClaimedJob[]): void;
+}
 
 export interface CompleterOptions {
   db: Database;
@@ -14,6 +27,8 @@ export interface CompleterOptions {
   log: Logger;
   /** Most outcomes written in one transaction. */
   maxBatch?: number;
+  /** Where follow-up jobs created claimed go; without it hooks get no slots. */
+  handoff?: HandoffTarget;
   /** Called after each committed batch (metrics). */
   onCommitted?(done: { completed: CompletedJob[]; failed: FailedJob[]; refused: number }): void;
 }
@@ -25,7 +40,8 @@ export interface CompleterOptions {
  * against ~30,000 rows/s in batches of 50).
  */
 export class Completer {
-  readonly #o: Required<Omit<CompleterOptions, "onCommitted">> & Pick<CompleterOptions, "onCommitted">;
+  readonly #o: Required<Omit<CompleterOptions, "onCommitted" | "handoff">> &
+    Pick<CompleterOptions, "onCommitted" | "handoff">;
   #pending: Settled[] = [];
   #flushing: Promise<void> | undefined;
   #idleWaiters: (() => void)[] = [];
@@ -104,26 +120,46 @@ export class Completer {
           finishedAt: s.finishedAt,
         });
     }
-    const committed = await this.#o.db.transaction(async (tx) => {
-      const done = await jobs.complete(
-        tx,
-        completed.map((c) => ({
-          id: c.job.id,
-          attempt: c.job.attempt,
-          result: this.#o.registry.get(c.job.type)?.storeResult === false ? undefined : c.result,
-        })),
-      );
-      const gone = await jobs.fail(
-        tx,
-        failed.map((f) => ({ id: f.job.id, attempt: f.job.attempt, error: f.error, retryAt: f.retryAt })),
-      );
-      const accepted = {
-        completed: completed.filter((c) => done.has(c.job.id)),
-        failed: failed.filter((f) => gone.has(f.job.id)),
-      };
-      await runHooks(tx, this.#o.registry, accepted);
-      return accepted;
-    });
+    let reserved = 0;
+    const target = this.#o.handoff;
+    const handoff: Handoff = {
+      worker: target?.worker ?? "",
+      leaseMs: target?.leaseMs ?? 0,
+      reserve: (n) => {
+        const granted = target ? target.reserve(n) : 0;
+        reserved += granted;
+        return granted;
+      },
+      claimed: [],
+    };
+    let committed: { completed: CompletedJob[]; failed: FailedJob[] };
+    try {
+      committed = await this.#o.db.transaction(async (tx) => {
+        const done = await jobs.complete(
+          tx,
+          completed.map((c) => ({
+            id: c.job.id,
+            attempt: c.job.attempt,
+            result: this.#o.registry.get(c.job.type)?.storeResult === false ? undefined : c.result,
+          })),
+        );
+        const gone = await jobs.fail(
+          tx,
+          failed.map((f) => ({ id: f.job.id, attempt: f.job.attempt, error: f.error, retryAt: f.retryAt })),
+        );
+        const accepted = {
+          completed: completed.filter((c) => done.has(c.job.id)),
+          failed: failed.filter((f) => gone.has(f.job.id)),
+        };
+        await runHooks(tx, this.#o.registry, accepted, handoff);
+        return accepted;
+      });
+    } catch (error) {
+      target?.unreserve(reserved);
+      throw error;
+    }
+    target?.unreserve(reserved - handoff.claimed.length);
+    if (handoff.claimed.length > 0) target?.start(handoff.claimed);
     const refused = batch.length - committed.completed.length - committed.failed.length;
     if (refused > 0) {
       this.#o.log.info("refused late outcomes of jobs this worker no longer holds", { refused });
@@ -136,9 +172,10 @@ async function runHooks(
   tx: Queryable,
   registry: HandlerRegistry,
   accepted: { completed: CompletedJob[]; failed: FailedJob[] },
+  handoff: Handoff,
 ): Promise<void> {
   for (const [type, list] of groupByType(accepted.completed)) {
-    await registry.get(type)?.onCompleted?.(tx, list);
+    await registry.get(type)?.onCompleted?.(tx, list, handoff);
   }
   for (const [type, list] of groupByType(accepted.failed)) {
     await registry.get(type)?.onFailed?.(tx, list);

@@ -35,8 +35,21 @@ export interface JobHandler<P = unknown> {
   storeResult?: boolean;
   /** Runs in the claim's transaction; returns ids of jobs it settled itself, which are not run. */
   onClaimed?(tx: Queryable, jobs: readonly ClaimedJob[]): Promise<Iterable<number> | undefined>;
-  onCompleted?(tx: Queryable, jobs: readonly CompletedJob[]): Promise<void>;
+  onCompleted?(tx: Queryable, jobs: readonly CompletedJob[], handoff: Handoff): Promise<void>;
   onFailed?(tx: Queryable, jobs: readonly FailedJob[]): Promise<void>;
+}
+
+/**
+ * Lets a completion hook create follow-up jobs already claimed by this worker, so they start the
+ * moment the transaction commits: no notification, no claim round trip (a workflow's next step).
+ */
+export interface Handoff {
+  readonly worker: string;
+  readonly leaseMs: number;
+  /** Reserves up to `n` free slots; returns how many were granted. */
+  reserve(n: number): number;
+  /** Jobs created claimed; the worker starts them after the commit. */
+  readonly claimed: ClaimedJob[];
 }
 
 /** Handlers by job type, plus workflow definitions whose steps this node may claim. */

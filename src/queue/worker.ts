@@ -55,6 +55,8 @@ export class Worker {
   #running = false;
   #claiming: Promise<void> | undefined;
   #claimAgain = false;
+  /** Slots promised to jobs a completion transaction is creating claimed (see Handoff). */
+  #reserved = 0;
   #backlog = false;
   #timers: ReturnType<typeof setInterval>[] = [];
   #unlisten: (() => Promise<void>)[] = [];
@@ -83,6 +85,23 @@ export class Worker {
       clock,
       log: this.#log,
       onCommitted: (done) => this.#hooks.onCommitted?.(done),
+      handoff: {
+        worker: this.id,
+        leaseMs: this.#config.leaseMs,
+        reserve: (n) => {
+          const granted = this.#running ? Math.max(0, Math.min(n, this.#free())) : 0;
+          this.#reserved += granted;
+          return granted;
+        },
+        unreserve: (n) => {
+          this.#reserved -= n;
+        },
+        start: (claimed) => {
+          this.#reserved -= claimed.length;
+          this.#hooks.onClaimed?.(claimed.length);
+          this.#pool.start(claimed);
+        },
+      },
     });
     this.#pool = new WorkerPool({
       concurrency: this.#config.concurrency,
@@ -93,9 +112,14 @@ export class Worker {
         // Slots came free: take more without waiting for a notification when a wake-up was
         // missed while the pool was full, or when work is waiting (once enough slots are free
         // to make the claim worth a round trip).
-        if (this.#claimAgain || (this.#backlog && this.#pool.free >= this.#refillAt)) this.wake();
+        if (this.#claimAgain || (this.#backlog && this.#free() >= this.#refillAt)) this.wake();
       },
     });
+  }
+
+  /** Slots neither running a job nor promised to one. */
+  #free(): number {
+    return this.#pool.free - this.#reserved;
   }
 
   get inFlight(): number {
@@ -127,12 +151,12 @@ export class Worker {
     if (this.#claiming) return;
     this.#claiming = this.#claimLoop().finally(() => {
       this.#claiming = undefined;
-      if (this.#claimAgain && this.#pool.free > 0) this.wake();
+      if (this.#claimAgain && this.#free() > 0) this.wake();
     });
   }
 
   async #claimLoop(): Promise<void> {
-    while (this.#running && this.#claimAgain && this.#pool.free > 0) {
+    while (this.#running && this.#claimAgain && this.#free() > 0) {
       this.#claimAgain = false;
       try {
         await this.runOnce();
@@ -140,13 +164,13 @@ export class Worker {
         this.#log[isConnectionError(error) ? "warn" : "error"]("claim failed", { error: String(error) });
         return;
       }
-      if (this.#backlog && this.#pool.free >= this.#refillAt) this.#claimAgain = true;
+      if (this.#backlog && this.#free() >= this.#refillAt) this.#claimAgain = true;
     }
   }
 
   /** Claims up to min(batch size, free slots) jobs and starts them; returns how many. */
   async runOnce(): Promise<number> {
-    const limit = Math.min(this.#config.batchSize, this.#pool.free);
+    const limit = Math.min(this.#config.batchSize, this.#free());
     if (limit <= 0) return 0;
     const claimParams = {
       worker: this.id,
@@ -203,7 +227,14 @@ export class Worker {
     clearInterval(poll);
     this.#timers = rest;
     await this.#claiming;
-    const finished = await this.#pool.idle(graceMs);
+    // Outcomes written while draining can hand off follow-up jobs reserved before the stop,
+    // so drain until neither the pool nor the completer has anything left, or time is up.
+    const deadline = Date.now() + graceMs;
+    let finished = true;
+    do {
+      finished = await this.#pool.idle(Math.max(0, deadline - Date.now()));
+      await this.#completer.idle();
+    } while (finished && this.#pool.size > 0);
     let handedBack = 0;
     if (!finished) {
       const left = this.#pool.abandon("shutting down");
@@ -211,8 +242,8 @@ export class Worker {
         this.#log.warn("could not hand jobs back; their leases will expire", { error: String(error) });
         return 0;
       });
+      await this.#completer.idle();
     }
-    await this.#completer.idle();
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     for (const stop of this.#unlisten.splice(0)) await stop().catch(() => {});

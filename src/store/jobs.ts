@@ -72,12 +72,24 @@ export async function submit(db: Queryable, job: NewJob): Promise<{ job: Job; ex
   return { job: found, existing: true };
 }
 
-/** Inserts many jobs in one statement (no idempotency keys); returns their ids in input order. */
-export async function submitMany(db: Queryable, jobs: readonly NewJob[]): Promise<number[]> {
+/**
+ * Inserts many jobs in one statement (no idempotency keys); returns their ids in input order.
+ * With `claimedBy`, they are inserted already running under that worker's lease (attempt 1): the
+ * worker starts them itself once the transaction commits.
+ */
+export async function submitMany(
+  db: Queryable,
+  jobs: readonly NewJob[],
+  claimedBy?: { worker: string; leaseMs: number },
+): Promise<number[]> {
   if (jobs.length === 0) return [];
+  const claimed = claimedBy
+    ? sql`'running', 1, ${claimedBy.worker}::text, now() + ${claimedBy.leaseMs} * interval '1 millisecond', now()`
+    : sql`'pending', 0, NULL, NULL, NULL`;
   const rows = await db.query<{ id: number }>(sql`
-    INSERT INTO kronos_jobs (type, payload, priority, max_retries, timeout_ms, definition_id, run_at)
-    SELECT t, p::jsonb, pr, mr, tm, d, coalesce(ra, now())
+    INSERT INTO kronos_jobs (type, payload, priority, max_retries, timeout_ms, definition_id, run_at,
+                             state, attempt, lease_owner, lease_expires_at, started_at)
+    SELECT t, p::jsonb, pr, mr, tm, d, coalesce(ra, now()), ${claimed}
     FROM unnest(${jobs.map((j) => j.type)}::text[], ${jobs.map((j) => JSON.stringify(j.payload ?? null))}::text[],
                 ${jobs.map((j) => j.priority ?? 5)}::smallint[], ${jobs.map((j) => j.maxRetries ?? 3)}::int[],
                 ${jobs.map((j) => j.timeoutMs ?? null)}::int[], ${jobs.map((j) => j.definitionId ?? null)}::int[],

@@ -58,11 +58,19 @@ export async function outputs(db: Queryable, keys: readonly StepKey[]): Promise<
     WHERE s.output_hash IS NOT NULL`);
 }
 
-export async function markScheduled(db: Queryable, rows: readonly (StepKey & { jobId: number })[]): Promise<void> {
+/** Points steps at their new jobs: scheduled, or already running (attempt 1) when handed off. */
+export async function markScheduled(
+  db: Queryable,
+  rows: readonly (StepKey & { jobId: number; running: boolean })[],
+): Promise<void> {
   if (rows.length === 0) return;
   await db.query(sql`
-    UPDATE kronos_steps s SET status = 'scheduled', job_id = u.j
-    FROM unnest(${runIds(rows)}::uuid[], ${names(rows)}::text[], ${rows.map((r) => r.jobId)}::bigint[]) AS u(r, n, j)
+    UPDATE kronos_steps s SET job_id = u.j,
+      status = CASE WHEN u.running = 1 THEN 'running' ELSE 'scheduled' END,
+      attempt = CASE WHEN u.running = 1 THEN 1 ELSE s.attempt END,
+      started_at = CASE WHEN u.running = 1 THEN now() ELSE s.started_at END
+    FROM unnest(${runIds(rows)}::uuid[], ${names(rows)}::text[], ${rows.map((r) => r.jobId)}::bigint[],
+                ${rows.map((r) => (r.running ? 1 : 0))}::int[]) AS u(r, n, j, running) -- 0/1: see markFailed
     WHERE s.run_id = u.r AND s.name = u.n`);
 }
 

@@ -1,5 +1,5 @@
 import type { Queryable } from "../db/index.ts";
-import type { CompletedJob, FailedJob, JobContext, JobHandler } from "../queue/types.ts";
+import type { CompletedJob, FailedJob, Handoff, JobContext, JobHandler } from "../queue/types.ts";
 import * as blobs from "../store/blobs.ts";
 import type { NewEvent } from "../store/events.ts";
 import * as events from "../store/events.ts";
@@ -41,19 +41,24 @@ export async function scheduleSteps(
   tx: Queryable,
   ready: readonly { def: LoadedDefinition; runId: string; step: string }[],
   out: NewEvent[],
-): Promise<void> {
-  if (ready.length === 0) return;
+  claimedBy?: { worker: string; leaseMs: number },
+): Promise<number[]> {
+  if (ready.length === 0) return [];
   const ids = await jobs.submitMany(
     tx,
     ready.map((r) => stepJob(r.def, r.runId, r.step)),
+    claimedBy,
   );
   await steps.markScheduled(
     tx,
-    ready.map((r, i) => ({ runId: r.runId, name: r.step, jobId: ids[i] as number })),
+    ready.map((r, i) => ({ runId: r.runId, name: r.step, jobId: ids[i] as number, running: claimedBy !== undefined })),
   );
   ready.forEach((r, i) => {
     out.push({ runId: r.runId, type: "step_scheduled", step: r.step, data: { jobId: ids[i] } });
+    if (claimedBy)
+      out.push({ runId: r.runId, type: "step_started", step: r.step, attempt: 1, data: { jobId: ids[i] } });
   });
+  return ids;
 }
 
 /** The input of a step from its dependencies' outputs (DESIGN: root, one dependency, several). */
@@ -172,7 +177,7 @@ export class StepJobHandler implements JobHandler<StepPayload> {
     return output === undefined ? null : output;
   }
 
-  async onCompleted(tx: Queryable, done: readonly CompletedJob[]): Promise<void> {
+  async onCompleted(tx: Queryable, done: readonly CompletedJob[], handoff: Handoff): Promise<void> {
     const outputs = done.map((d) => blobs.toBlob(d.result));
     await blobs.put(tx, outputs);
     const status = await runs.lock(tx, { ids: done.map((d) => payloadOf(d.job).runId) });
@@ -206,16 +211,24 @@ export class StepJobHandler implements JobHandler<StepPayload> {
         unblock.set(k, entry);
       }
     }
-    const ready = await steps.countDepsDone(tx, [...unblock.values()]);
-    await scheduleSteps(
-      tx,
-      ready.map((r) => ({
-        def: (unblock.get(keyOf(r)) as { def: LoadedDefinition }).def,
-        runId: r.runId,
-        step: r.name,
-      })),
-      out,
-    );
+    const ready = (await steps.countDepsDone(tx, [...unblock.values()])).map((r) => ({
+      def: (unblock.get(keyOf(r)) as { def: LoadedDefinition }).def,
+      runId: r.runId,
+      step: r.name,
+    }));
+    // Hand the next steps to this worker when it has room: they start right after the commit.
+    const mine = ready.slice(0, handoff.reserve(ready.length));
+    await scheduleSteps(tx, ready.slice(mine.length), out);
+    if (mine.length > 0) {
+      // What later readers get is the stored JSON, not the live object: hand that on too.
+      const known = new Map(
+        done.map((d, i) => [
+          keyOf({ runId: payloadOf(d.job).runId, name: payloadOf(d.job).step }),
+          JSON.parse((outputs[i] as blobs.Blob).json) as unknown,
+        ]),
+      );
+      await this.#handOff(tx, mine, known, handoff, out);
+    }
     const finishedRuns = await runs.countStepsDone(tx, {
       runIds: [...finishedPerRun.keys()],
       counts: [...finishedPerRun.values()],
@@ -237,6 +250,49 @@ export class StepJobHandler implements JobHandler<StepPayload> {
       );
     }
     await events.append(tx, out);
+  }
+
+  /**
+   * Creates ready steps' jobs already claimed by this worker and prepares their inputs: outputs
+   * from this batch are in memory; any other dependency's output is read in two queries.
+   */
+  async #handOff(
+    tx: Queryable,
+    ready: readonly { def: LoadedDefinition; runId: string; step: string }[],
+    known: Map<string, unknown>,
+    handoff: Handoff,
+    out: NewEvent[],
+  ): Promise<void> {
+    const ids = await scheduleSteps(tx, ready, out, { worker: handoff.worker, leaseMs: handoff.leaseMs });
+    const missing = ready.flatMap((r) =>
+      (r.def.dag.after.get(r.step) ?? []).map((name) => ({ runId: r.runId, name })).filter((k) => !known.has(keyOf(k))),
+    );
+    if (missing.length > 0) {
+      const outs = await steps.outputs(tx, missing);
+      const values = await blobs.get(
+        tx,
+        outs.map((o) => o.outputHash),
+      );
+      for (const o of outs) known.set(keyOf(o), values.get(o.outputHash));
+    }
+    ready.forEach((r, i) => {
+      const id = ids[i] as number;
+      const job = stepJob(r.def, r.runId, r.step);
+      this.#inputs.set(id, {
+        input: assembleInput(r.def, r.step, undefined, (dep) => known.get(keyOf({ runId: r.runId, name: dep }))),
+      });
+      handoff.claimed.push({
+        id,
+        type: STEP_JOB,
+        payload: job.payload,
+        priority: job.priority ?? 5,
+        runAt: new Date(),
+        attempt: 1,
+        maxRetries: job.maxRetries ?? 3,
+        timeoutMs: job.timeoutMs ?? null,
+        definitionId: r.def.id,
+      });
+    });
   }
 
   async onFailed(tx: Queryable, failed: readonly FailedJob[]): Promise<void> {
