@@ -361,6 +361,46 @@ for (const backend of backends) {
       expect(seen.sort()).toEqual(["v1", "v2"]);
     });
 
+    test("a completed step hands its successor to the same worker, so a chain stays on one node", async () => {
+      const other = await open();
+      const ranOn: Record<string, string[]> = {};
+      const note = (runId: string, node: string) => {
+        ranOn[runId] = [...(ranOn[runId] ?? []), node];
+      };
+      const chain = (node: string) =>
+        workflow<number>("handoff", "v1")
+          .step("one", (n, { runId }) => {
+            note(runId, node);
+            return n;
+          })
+          .step(
+            "two",
+            (n, { runId }) => {
+              note(runId, node);
+              return n;
+            },
+            { after: ["one"] },
+          )
+          .step(
+            "three",
+            (n, { runId }) => {
+              note(runId, node);
+              return n;
+            },
+            { after: ["two"] },
+          );
+      // Same code, two nodes racing for every job that reaches the queue.
+      await k.register(chain("k"));
+      await other.register(chain("other"));
+      await Promise.all([k.start(), other.start()]);
+      for (let i = 0; i < 10; i++) {
+        const { runId } = await k.startRun({ workflowName: "handoff", input: i });
+        await k.waitForRun(runId);
+      }
+      for (const nodes of Object.values(ranOn)) expect(new Set(nodes).size).toBe(1);
+      expect(Object.keys(ranOn)).toHaveLength(10);
+    });
+
     test("a node only claims steps of definitions it loaded", async () => {
       const other = await open();
       await other.register(workflow("elsewhere", "v1").step("only", () => "ran"));
