@@ -31,33 +31,39 @@ export interface EventRow {
 }
 
 /**
- * Appends events. Each run's sequence numbers continue gaplessly from its last one: the counter
- * lives on the run row, whose lock serialises appenders of one run. Callers lock the runs first
- * (runs.lock) when they append for several, so batches cannot deadlock.
+ * Appends events in one statement. Each run's sequence numbers continue gaplessly from its last
+ * one: the counter lives on the run row, whose lock serialises appenders of one run. Callers lock
+ * the runs first (runs.lock) when they append for several, so batches cannot deadlock.
  */
 export async function append(db: Queryable, events: readonly NewEvent[]): Promise<void> {
   if (events.length === 0) return;
+  // Number each run's new events 1..n here; the statement adds the run's last seq to them.
   const perRun = new Map<string, number>();
-  for (const e of events) perRun.set(e.runId, (perRun.get(e.runId) ?? 0) + 1);
-  const ids = [...perRun.keys()];
-  const tops = await db.query<{ id: string; lastSeq: number }>(sql`
-    UPDATE kronos_runs r SET last_seq = r.last_seq + c.n
-    FROM unnest(${ids}::uuid[], ${ids.map((id) => perRun.get(id) as number)}::int[]) AS c(id, n)
-    WHERE r.id = c.id
-    RETURNING r.id, r.last_seq AS "lastSeq"`);
-  const next = new Map(tops.map((t) => [t.id, t.lastSeq - (perRun.get(t.id) as number) + 1]));
-  const seqs = events.map((e) => {
-    const seq = next.get(e.runId);
-    if (seq === undefined) throw new Error(`cannot append events to run ${e.runId}: no such run`);
-    next.set(e.runId, seq + 1);
-    return seq;
+  const index = events.map((e) => {
+    const n = (perRun.get(e.runId) ?? 0) + 1;
+    perRun.set(e.runId, n);
+    return n;
   });
-  await db.query(sql`
-    INSERT INTO kronos_events (run_id, seq, type, step, attempt, data)
-    SELECT r, s, t, st, a, d::jsonb
-    FROM unnest(${events.map((e) => e.runId)}::uuid[], ${seqs}::int[], ${events.map((e) => e.type)}::text[],
-                ${events.map((e) => e.step ?? null)}::text[], ${events.map((e) => e.attempt ?? null)}::int[],
-                ${events.map((e) => JSON.stringify(e.data ?? {}))}::text[]) AS u(r, s, t, st, a, d)`);
+  const ids = [...perRun.keys()];
+  const inserted = await db.query<{ n: number }>(sql`
+    WITH counter AS (
+      UPDATE kronos_runs r SET last_seq = r.last_seq + c.n
+      FROM unnest(${ids}::uuid[], ${ids.map((id) => perRun.get(id) as number)}::int[]) AS c(id, n)
+      WHERE r.id = c.id
+      RETURNING r.id, r.last_seq - c.n AS base
+    ), ins AS (
+      INSERT INTO kronos_events (run_id, seq, type, step, attempt, data)
+      SELECT e.run_id, counter.base + e.i, e.type, e.step, e.attempt, e.data::jsonb
+      FROM unnest(${events.map((e) => e.runId)}::uuid[], ${index}::int[], ${events.map((e) => e.type)}::text[],
+                  ${events.map((e) => e.step ?? null)}::text[], ${events.map((e) => e.attempt ?? null)}::int[],
+                  ${events.map((e) => JSON.stringify(e.data ?? {}))}::text[]) AS e(run_id, i, type, step, attempt, data)
+      JOIN counter ON counter.id = e.run_id
+      RETURNING 1
+    )
+    SELECT count(*)::int AS n FROM ins`);
+  if (inserted[0]?.n !== events.length) {
+    throw new Error(`cannot append events: ${events.length - (inserted[0]?.n ?? 0)} name a run that does not exist`);
+  }
 }
 
 /** A run's events after `afterSeq`, in order (primary key range scan). */

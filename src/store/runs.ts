@@ -164,6 +164,8 @@ export async function inputHashes(db: Queryable, p: { ids: readonly string[] }):
 }
 
 export interface StartRun {
+  /** Chosen by the caller (a random UUID), so a batch maps its rows back without a lookup. */
+  id: string;
   definitionId: number;
   workflowName: string;
   input: { hash: string; json: string };
@@ -171,53 +173,77 @@ export interface StartRun {
   steps: readonly { name: string; depsLeft: number }[];
   /** The steps to schedule now, with their job settings. */
   roots: readonly { name: string; maxRetries: number; timeoutMs: number | null }[];
-  stepJobType: string;
   /** Data of the run_started event. */
   startedData: Record<string, unknown>;
   idempotencyKey?: string;
 }
 
 /**
- * Starts a run in ONE statement (the hot path of StartWorkflow): input blob, run row, step rows,
- * root step jobs, and the run_started + step_scheduled events with seq 1..n. Foreign keys are
- * checked at the end of the statement, after every part is in. With an idempotency key already
- * used, nothing is written and the existing run's id comes back (`existing`).
+ * Starts runs in ONE statement, however many (the hot path of StartWorkflow, batched): input blobs,
+ * run rows, step rows, root step jobs, and each run's run_started + step_scheduled events with seq
+ * 1..n. Foreign keys are checked at the end of the statement, after every part is in. A run whose
+ * idempotency key is already used writes nothing and gets the existing run's id (`existing`).
  */
-export async function start(db: Queryable, p: StartRun): Promise<{ id: string; existing: boolean }> {
-  const [row] = await db.query<{ id: string }>(sql`
-    WITH blob AS (
+export async function startMany(
+  db: Queryable,
+  p: { stepJobType: string; runs: readonly StartRun[] },
+): Promise<{ id: string; existing: boolean }[]> {
+  const rs = p.runs;
+  const steps = rs.flatMap((r) => r.steps.map((st) => ({ run: r.id, ...st })));
+  const roots = rs.flatMap((r) => r.roots.map((root) => ({ run: r.id, ...root })));
+  const inserted = await db.query<{ id: string }>(sql`
+    WITH input AS (
+      SELECT * FROM unnest(${rs.map((r) => r.id)}::uuid[], ${rs.map((r) => r.definitionId)}::int[],
+                           ${rs.map((r) => r.workflowName)}::text[], ${rs.map((r) => r.input.hash)}::text[],
+                           ${rs.map((r) => r.input.json)}::text[], ${rs.map((r) => r.steps.length)}::int[],
+                           ${rs.map((r) => r.idempotencyKey ?? null)}::text[], ${rs.map((r) => 1 + r.roots.length)}::int[],
+                           ${rs.map((r) => JSON.stringify(r.startedData))}::text[])
+             AS u(id, def, wf, hash, json, steps, key, seqs, started)
+    ), blob AS (
       INSERT INTO kronos_blobs (hash, data, size)
-      VALUES (${p.input.hash}, ${p.input.json}::text::jsonb, octet_length(${p.input.json}::text))
+      SELECT DISTINCT ON (hash) hash, json::jsonb, octet_length(json) FROM input
       ON CONFLICT (hash) DO NOTHING
     ), run AS (
-      INSERT INTO kronos_runs (definition_id, workflow_name, input_hash, steps_left, idempotency_key, last_seq)
-      VALUES (${p.definitionId}, ${p.workflowName}, ${p.input.hash}, ${p.steps.length}, ${p.idempotencyKey ?? null}::text,
-              ${1 + p.roots.length})
+      INSERT INTO kronos_runs (id, definition_id, workflow_name, input_hash, steps_left, idempotency_key, last_seq)
+      SELECT id, def, wf, hash, steps, key, seqs FROM input
       ON CONFLICT (idempotency_key) DO NOTHING
-      RETURNING id
+      RETURNING id, definition_id
     ), job AS (
       INSERT INTO kronos_jobs (type, payload, max_retries, timeout_ms, definition_id)
-      SELECT ${p.stepJobType}, jsonb_build_object('runId', run.id, 'step', r.name), r.retries, r.timeout, ${p.definitionId}
-      FROM run, unnest(${p.roots.map((r) => r.name)}::text[], ${p.roots.map((r) => r.maxRetries)}::int[],
-                       ${p.roots.map((r) => r.timeoutMs)}::int[]) AS r(name, retries, timeout)
-      RETURNING id, payload->>'step' AS step
+      SELECT ${p.stepJobType}, jsonb_build_object('runId', run.id, 'step', r.name), r.retries, r.timeout, run.definition_id
+      FROM run JOIN unnest(${roots.map((r) => r.run)}::uuid[], ${roots.map((r) => r.name)}::text[],
+                           ${roots.map((r) => r.maxRetries)}::int[], ${roots.map((r) => r.timeoutMs)}::int[])
+                    AS r(run_id, name, retries, timeout) ON r.run_id = run.id
+      RETURNING id, (payload->>'runId')::uuid AS run_id, payload->>'step' AS step
     ), step AS (
       INSERT INTO kronos_steps (run_id, name, status, deps_left, job_id)
       SELECT run.id, s.name, CASE WHEN job.id IS NULL THEN 'waiting' ELSE 'scheduled' END, s.deps, job.id
-      FROM run CROSS JOIN unnest(${p.steps.map((s) => s.name)}::text[], ${p.steps.map((s) => s.depsLeft)}::int[]) AS s(name, deps)
-      LEFT JOIN job ON job.step = s.name
+      FROM run JOIN unnest(${steps.map((st) => st.run)}::uuid[], ${steps.map((st) => st.name)}::text[],
+                           ${steps.map((st) => st.depsLeft)}::int[]) AS s(run_id, name, deps) ON s.run_id = run.id
+      LEFT JOIN job ON job.run_id = run.id AND job.step = s.name
     ), event AS (
       INSERT INTO kronos_events (run_id, seq, type, step, data)
-      SELECT run.id, 1, 'run_started', NULL, ${JSON.stringify(p.startedData)}::text::jsonb FROM run
+      SELECT run.id, 1, 'run_started', NULL, input.started::jsonb FROM run JOIN input ON input.id = run.id
       UNION ALL
-      SELECT run.id, 1 + row_number() OVER (ORDER BY job.id), 'step_scheduled', job.step, jsonb_build_object('jobId', job.id)
-      FROM run, job
+      SELECT job.run_id, 1 + row_number() OVER (PARTITION BY job.run_id ORDER BY job.id), 'step_scheduled', job.step,
+             jsonb_build_object('jobId', job.id)
+      FROM job
     )
     SELECT id FROM run`);
-  if (row) return { id: row.id, existing: false };
-  const [found] = await db.query<{ id: string }>(
-    sql`SELECT id FROM kronos_runs WHERE idempotency_key = ${p.idempotencyKey ?? null}`,
+  const fresh = new Set(inserted.map((r) => r.id));
+  const keys = rs.filter((r) => !fresh.has(r.id)).map((r) => r.idempotencyKey);
+  const existing = new Map(
+    keys.length === 0
+      ? []
+      : (
+          await db.query<{ id: string; key: string }>(sql`
+            SELECT id, idempotency_key AS key FROM kronos_runs WHERE idempotency_key = ANY(${keys as string[]}::text[])`)
+        ).map((r) => [r.key, r.id]),
   );
-  if (!found) throw new Error("run start conflicted but no run holds the idempotency key");
-  return { id: found.id, existing: true };
+  return rs.map((r) => {
+    if (fresh.has(r.id)) return { id: r.id, existing: false };
+    const id = r.idempotencyKey === undefined ? undefined : existing.get(r.idempotencyKey);
+    if (!id) throw new Error(`run ${r.id} was not inserted and no run holds its idempotency key`);
+    return { id, existing: true };
+  });
 }

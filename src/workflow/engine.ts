@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import { Batcher } from "../db/batcher.ts";
 import type { Database, Queryable } from "../db/index.ts";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
 import type { HandlerRegistry } from "../queue/types.ts";
@@ -37,6 +39,7 @@ export function checkRunId(runId: string, field = "runId"): string {
  */
 export class Engine {
   readonly handler: StepJobHandler;
+  readonly #starts: Batcher<runs.StartRun, { id: string; existing: boolean }>;
 
   constructor(
     private readonly db: Database,
@@ -44,6 +47,7 @@ export class Engine {
     private readonly handlers: HandlerRegistry,
   ) {
     this.handler = new StepJobHandler(workflows);
+    this.#starts = new Batcher((items) => runs.startMany(db, { stepJobType: STEP_JOB, runs: items }));
     handlers.register(STEP_JOB, this.handler);
   }
 
@@ -78,14 +82,15 @@ export class Engine {
     );
   }
 
-  /** Starts a run: its input stored, its root steps scheduled, in one statement (on your transaction if given). */
+  /** Starts a run: input stored, root steps scheduled, in one statement shared with concurrent starts (or on your transaction). */
   async start(p: StartRunParams, tx?: Queryable): Promise<{ runId: string; existing: boolean }> {
     const def = this.#definitionFor(p.workflowName, p.version);
     if (p.idempotencyKey !== undefined && (p.idempotencyKey.length === 0 || p.idempotencyKey.length > 500)) {
       throw new InvalidArgumentError("idempotencyKey", "idempotencyKey must be 1 to 500 characters");
     }
     const input = blobs.toBlob(p.input ?? null);
-    const run = await runs.start(tx ?? this.db, {
+    const start: runs.StartRun = {
+      id: randomUUID(),
       definitionId: def.id,
       workflowName: def.name,
       input,
@@ -94,11 +99,14 @@ export class Engine {
         const step = def.steps.get(name);
         return { name, maxRetries: step?.retries ?? 3, timeoutMs: step?.timeoutMs ?? null };
       }),
-      stepJobType: STEP_JOB,
       startedData: { workflow: def.name, version: def.version, fingerprint: def.fingerprint, inputHash: input.hash },
       idempotencyKey: p.idempotencyKey,
-    });
-    return { runId: run.id, existing: run.existing };
+    };
+    // On the caller's transaction, alone; otherwise grouped with concurrent starts in one statement.
+    const [run] = tx
+      ? await runs.startMany(tx, { stepJobType: STEP_JOB, runs: [start] })
+      : [await this.#starts.push(start)];
+    return { runId: (run as { id: string }).id, existing: (run as { existing: boolean }).existing };
   }
 
   /** Cancels a running run: pending steps never start, running ones see their AbortSignal fire. */

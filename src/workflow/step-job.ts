@@ -128,11 +128,7 @@ export class StepJobHandler implements JobHandler<StepPayload> {
     const stopped = claimable.filter((j) => status.get(payloadOf(j).runId) !== "running").map((j) => j.id);
     if (stopped.length > 0) await jobs.cancelMany(tx, { ids: stopped });
     const claimed = claimable.filter((j) => status.get(payloadOf(j).runId) === "running");
-    await steps.markRunning(
-      tx,
-      claimed.map((j) => ({ runId: payloadOf(j).runId, name: payloadOf(j).step, attempt: j.attempt })),
-    );
-    // Load every claimed step's input in three queries: dependency outputs, run inputs, blobs.
+    // Load every claimed step's input: dependency outputs and run inputs (pipelined), then blobs.
     const depKeys: StepKey[] = [];
     const rootRuns: string[] = [];
     for (const j of claimed) {
@@ -141,8 +137,14 @@ export class StepJobHandler implements JobHandler<StepPayload> {
       if (after.length === 0) rootRuns.push(runId);
       for (const dep of after) depKeys.push({ runId, name: dep });
     }
-    const outs = await steps.outputs(tx, depKeys);
-    const inputHashes = rootRuns.length > 0 ? await runs.inputHashes(tx, { ids: rootRuns }) : new Map<string, string>();
+    const [, outs, inputHashes] = await Promise.all([
+      steps.markRunning(
+        tx,
+        claimed.map((j) => ({ runId: payloadOf(j).runId, name: payloadOf(j).step, attempt: j.attempt })),
+      ),
+      steps.outputs(tx, depKeys),
+      rootRuns.length > 0 ? runs.inputHashes(tx, { ids: rootRuns }) : new Map<string, string>(),
+    ]);
     const values = await blobs.get(tx, [...outs.map((o) => o.outputHash), ...inputHashes.values()]);
     const outputHash = new Map(outs.map((o) => [keyOf(o), o.outputHash]));
     const started: NewEvent[] = [];
@@ -179,16 +181,20 @@ export class StepJobHandler implements JobHandler<StepPayload> {
 
   async onCompleted(tx: Queryable, done: readonly CompletedJob[], handoff: Handoff): Promise<void> {
     const outputs = done.map((d) => blobs.toBlob(d.result));
-    await blobs.put(tx, outputs);
-    const status = await runs.lock(tx, { ids: done.map((d) => payloadOf(d.job).runId) });
-    await steps.markCompleted(
-      tx,
-      done.map((d, i) => ({
-        runId: payloadOf(d.job).runId,
-        name: payloadOf(d.job).step,
-        outputHash: (outputs[i] as blobs.Blob).hash,
-      })),
-    );
+    // Statements issued together are pipelined on the transaction's connection and run in the
+    // order given: the run lock first, as every writer of a run's steps takes it.
+    const [status] = await Promise.all([
+      runs.lock(tx, { ids: done.map((d) => payloadOf(d.job).runId) }),
+      blobs.put(tx, outputs),
+      steps.markCompleted(
+        tx,
+        done.map((d, i) => ({
+          runId: payloadOf(d.job).runId,
+          name: payloadOf(d.job).step,
+          outputHash: (outputs[i] as blobs.Blob).hash,
+        })),
+      ),
+    ]);
     const out: NewEvent[] = done.map((d, i) => ({
       runId: payloadOf(d.job).runId,
       type: "step_completed",
@@ -211,7 +217,11 @@ export class StepJobHandler implements JobHandler<StepPayload> {
         unblock.set(k, entry);
       }
     }
-    const ready = (await steps.countDepsDone(tx, [...unblock.values()])).map((r) => ({
+    const [nowReady, finishedRuns] = await Promise.all([
+      steps.countDepsDone(tx, [...unblock.values()]),
+      runs.countStepsDone(tx, { runIds: [...finishedPerRun.keys()], counts: [...finishedPerRun.values()] }),
+    ]);
+    const ready = nowReady.map((r) => ({
       def: (unblock.get(keyOf(r)) as { def: LoadedDefinition }).def,
       runId: r.runId,
       step: r.name,
@@ -229,10 +239,6 @@ export class StepJobHandler implements JobHandler<StepPayload> {
       );
       await this.#handOff(tx, mine, known, handoff, out);
     }
-    const finishedRuns = await runs.countStepsDone(tx, {
-      runIds: [...finishedPerRun.keys()],
-      counts: [...finishedPerRun.values()],
-    });
     if (finishedRuns.length > 0) {
       const defOfRun = new Map(live.map((d) => [payloadOf(d.job).runId, this.#def(d.job)]));
       const jobOfRun = new Map(live.map((d) => [payloadOf(d.job).runId, d.job.id]));
