@@ -5,9 +5,10 @@
  *
  * A `type: "file"` import is a path: on disk when run from source, under /$bunfs/ in the binary.
  */
+
+import dataDirTarball from "../../dist/.build/pgdata.tar.gz" with { type: "file" };
 import initdbWasm from "../../node_modules/@electric-sql/pglite/dist/initdb.wasm" with { type: "file" };
 import pgliteData from "../../node_modules/@electric-sql/pglite/dist/pglite.data" with { type: "file" };
 import pgliteWasm from "../../node_modules/@electric-sql/pglite/dist/pglite.wasm" with { type: "file" };
-import dataDirTarball from "../../dist/.build/pgdata.tar.gz" with { type: "file" };
 
 export const assetPaths = { pgliteWasm, initdbWasm, pgliteData, dataDirTarball } as const;

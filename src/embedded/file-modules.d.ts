@@ -1,4 +1,4 @@
-// Files imported `with { type: "file" }` by src/embedded/assets.ts: the import is the file's path.
+// Files imported `with { type: "file" }` (src/embedded/assets.ts): the import is the file's path.
 declare module "*.wasm" {
   const path: string;
   export default path;
