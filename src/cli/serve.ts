@@ -2,6 +2,7 @@ import { HealthState } from "../api/health.ts";
 import { startServers } from "../api/servers.ts";
 import { type Config, configHelp, loadConfig } from "../config/index.ts";
 import { sql } from "../db/index.ts";
+import { mountDebugger } from "../debugger/index.ts";
 import { Kronos } from "../kronos.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { createKronosMetrics, MetricsRegistry } from "../metrics/index.ts";
@@ -94,7 +95,15 @@ export async function startNode(config: Config, workflowPaths: readonly string[]
     });
   }
   await node.start();
-  const servers = await startServers({ kronos: node, config, health, metrics, log, rpcMetrics: m });
+  const servers = await startServers({
+    kronos: node,
+    config,
+    health,
+    metrics,
+    log,
+    rpcMetrics: m,
+    mountAdmin: (app) => mountDebugger(app, { kronos: node, apiToken: config.apiToken, log }),
+  });
   // Health follows the database: NOT_SERVING while it cannot be reached or while draining.
   const dbCheck = new Loop(
     "database health check",
@@ -152,17 +161,16 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const { workflows, ...flags } = values as Record<string, string | string[] | boolean | undefined>;
   const config = loadConfig({ env: process.env, flags: flags as Record<string, string | undefined> });
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
-  const node = await startNode(config, (workflows as string[] | undefined) ?? [], log);
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: string) => {
-      log.info(`received ${signal}: draining`, { graceMs: config.shutdownGraceMs });
-      node.stop().then(resolve, (error) => {
-        log.error("shutdown failed", { error: String(error) });
-        resolve();
-      });
-    };
-    process.once("SIGTERM", () => onSignal("SIGTERM"));
-    process.once("SIGINT", () => onSignal("SIGINT"));
+  // Listen for signals before start-up, so a SIGTERM during it still means "drain and exit 0".
+  let signalled: (signal: string) => void = () => {};
+  const stopRequested = new Promise<string>((resolve) => {
+    signalled = resolve;
   });
+  process.once("SIGTERM", () => signalled("SIGTERM"));
+  process.once("SIGINT", () => signalled("SIGINT"));
+  const node = await startNode(config, (workflows as string[] | undefined) ?? [], log);
+  const signal = await stopRequested;
+  log.info(`received ${signal}: draining`, { graceMs: config.shutdownGraceMs });
+  await node.stop().catch((error: unknown) => log.error("shutdown failed", { error: String(error) }));
   return 0;
 }
