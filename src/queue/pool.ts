@@ -79,7 +79,9 @@ export class WorkerPool {
       this.#running.set(job.id, r);
       this.#run(r);
     }
-    this.#sweeper ??= setInterval(() => this.#sweep(), 100);
+    // After the loop: a handler that throws synchronously settles inside it, and a sweeper made
+    // before would then outlive every job (and keep the process from exiting).
+    if (this.#running.size > 0) this.#sweeper ??= setInterval(() => this.#sweep(), 100);
   }
 
   async #run(r: Running): Promise<void> {
