@@ -79,16 +79,48 @@ export function toValue(json: unknown): Value | undefined {
 }
 
 /**
+ * Whether `json` holds a string (value or key) that PostgreSQL's jsonb cannot store: one with an
+ * unpaired UTF-16 surrogate or a NUL character. Iterative, as a Value may be deeply nested.
+ */
+function hasUnstorableText(json: unknown): boolean {
+  const bad = (s: string) => !s.isWellFormed() || s.includes("\0");
+  const stack = [json];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "string") {
+      if (bad(v)) return true;
+    } else if (Array.isArray(v)) {
+      for (const inner of v) stack.push(inner);
+    } else if (v !== null && typeof v === "object") {
+      for (const [k, inner] of Object.entries(v)) {
+        if (bad(k)) return true;
+        stack.push(inner);
+      }
+    }
+  }
+  return false;
+}
+
+/**
  * A request's google.protobuf.Value as plain JSON; undefined when unset. A binary client can
- * send a Value that JSON cannot hold (no kind set, NaN, Infinity): refused naming `field`.
+ * send a Value that JSON cannot hold (no kind set, NaN, Infinity), and a JSON client text that
+ * PostgreSQL cannot store (an unpaired surrogate like "\ud800", "\u0000"): both refused naming `field`.
  */
 export function jsonOf(value: Value | undefined, field: string): unknown {
   if (value === undefined) return undefined;
+  let json: unknown;
   try {
-    return toJson(ValueSchema, value);
+    json = toJson(ValueSchema, value);
   } catch (error) {
     throw new InvalidArgumentError(field, `${field} is not valid JSON: ${(error as Error).message}`);
   }
+  if (hasUnstorableText(json)) {
+    throw new InvalidArgumentError(
+      field,
+      `${field} holds text that cannot be stored: an unpaired UTF-16 surrogate (\\ud800–\\udfff) or a NUL character (\\u0000)`,
+    );
+  }
+  return json;
 }
 
 const time = (date: Date | null | undefined): Timestamp | undefined => (date ? timestampFromDate(date) : undefined);

@@ -11,10 +11,13 @@ export const DEFAULT_PAGE_SIZE = 50;
 /** Larger page sizes are lowered to this (AIP-158: clamp, do not refuse). */
 export const MAX_PAGE_SIZE = 1000;
 
-/** A non-empty string of at most `max` characters. */
+/** A non-empty string of at most `max` characters, storable in PostgreSQL (no NUL character). */
 export function requiredText(value: string, field: string, max: number): string {
   if (value === "") throw new InvalidArgumentError(field, `${field} is required`);
   if (value.length > max) throw new InvalidArgumentError(field, `${field} is longer than ${max} characters`);
+  // PostgreSQL text cannot hold U+0000: it came back as an error answered Internal (chaos scenario 5).
+  if (value.includes("\0"))
+    throw new InvalidArgumentError(field, `${field} must not contain a NUL character (\\u0000)`);
   return value;
 }
 

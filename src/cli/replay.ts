@@ -127,7 +127,9 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const differ = results.filter((r) => r.verdict === "DIFF").length;
   const errored = results.filter((r) => r.verdict === "ERROR").length;
   const failed = differ + errored;
-  say(`[replay] ${failed === 0 ? "all steps match production" : `${differ} step(s) differ from production, ${errored} threw`}`);
+  say(
+    `[replay] ${failed === 0 ? "all steps match production" : `${differ} step(s) differ from production, ${errored} threw`}`,
+  );
   if (v.json) {
     console.log(
       JSON.stringify({

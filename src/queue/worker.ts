@@ -208,7 +208,9 @@ export class Worker {
     if (ids.length === 0) return;
     try {
       const held = await jobs.renewLeases(this.#db, { worker: this.id, ids, leaseMs: this.#config.leaseMs });
-      const lost = this.#pool.ids().filter((id) => !held.has(id));
+      // Only the ids sent can be judged: a job claimed while the query was in flight is not lost.
+      const sent = new Set(ids);
+      const lost = this.#pool.ids().filter((id) => sent.has(id) && !held.has(id));
       if (lost.length > 0) this.#pool.abort(lost, "lease lost: the job was taken back or cancelled");
     } catch (error) {
       this.#log.warn("lease renewal failed", { error: String(error) });
