@@ -164,14 +164,15 @@ for (const backend of backends) {
 
     test("the live stream names the runs that change, batched", async () => {
       const res = await open.request("/debugger/api/live");
-      const started = (async () => {
-        // Start a run once the stream is listening (its "ready" message has been read below).
-        await new Promise((r) => setTimeout(r, 300));
-        return (await k.startRun({ workflowName: "pair", input: { n: 2 } })).runId;
-      })();
-      const frames = await readEvents(res, (f) =>
-        f.some((x) => x.event === "runs" && JSON.stringify(x.data).includes("runIds")),
-      );
+      // Start a run once the stream is listening: when its "ready" frame has been read.
+      let started: Promise<string> | undefined;
+      const frames = await readEvents(res, (f) => {
+        if (!started && f.some((x) => x.event === "ready")) {
+          started = k.startRun({ workflowName: "pair", input: { n: 2 } }).then((r) => r.runId);
+        }
+        return f.some((x) => x.event === "runs" && JSON.stringify(x.data).includes("runIds"));
+      });
+      if (!started) throw new Error("the live stream never said it was ready");
       const id = await started;
       expect(frames[0]?.event).toBe("ready");
       const named = frames
