@@ -2,18 +2,10 @@
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { timestampMs, type Value } from "@bufbuild/protobuf/wkt";
 import { EventSchema, EventType, type Event as KronosEvent } from "../../src/gen/kronos/v1/kronos_pb.ts";
+import type { EventType as StoredEventType } from "../../src/store/events.ts";
 
-export type EventKind =
-  | "run_started"
-  | "step_scheduled"
-  | "step_started"
-  | "step_completed"
-  | "step_failed"
-  | "step_retried"
-  | "run_completed"
-  | "run_failed"
-  | "run_cancelled"
-  | "run_forked";
+/** The event types of the log, as the server stores them (one list, in src/store/events.ts). */
+export type EventKind = StoredEventType;
 
 export interface RunEvent {
   seq: number;
