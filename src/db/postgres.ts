@@ -35,6 +35,9 @@ export function openPostgres(options: PostgresOptions): Database {
     // the server under load, nodes stayed cut off for 5–20 s (chaos scenario 2). Cap it at 1 s;
     // a down server then sees at most one attempt per connection a second.
     backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 1),
+    // A connection attempt caught by a server restart can hang until this runs out (default 30 s):
+    // under load a node then stayed NOT_SERVING for half a minute after the server was back.
+    connect_timeout: 5,
     types: { int8: int8AsNumber } as never,
     connection: { application_name: "kronos" },
   }) as unknown as Sql;
