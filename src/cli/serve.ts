@@ -110,7 +110,12 @@ export async function startNode(config: Config, workflowPaths: readonly string[]
     1_000,
     async () => {
       try {
-        await node.db.query(sql`SELECT 1`);
+        // A database that stops answering without closing connections must not look healthy.
+        const answered = await Promise.race([
+          node.db.query(sql`SELECT 1`).then(() => true),
+          Bun.sleep(2_000).then(() => false),
+        ]);
+        if (!answered) throw new Error("database did not answer SELECT 1 within 2 s");
         health.set(node.draining ? "NOT_SERVING" : "SERVING");
       } catch (error) {
         if (health.status() === "SERVING")
