@@ -75,19 +75,21 @@ Open (not fixed here):
 
 - **postgres.js 3.4.9 loses writes when a socket closes** (porsager/postgres#1066, #1154, #1208; fix PRs
   #1168, #1176, #1209 unreleased; 3.4.9 is the latest). When a socket dies with a small write queued, the
-  connection's write timer is cleared but not reset: later small writes on that connection are never sent.
-  On a reconnecting connection the startup message waits for \`connect_timeout\` (30 s), which also held
-  \`pg_ctl stop\` for 30 s and kept health SERVING meanwhile; on an open connection a query simply never
-  leaves, and its caller waits for ever. In one full run of scenario 2 this stalled 279 runs for good: a
-  node's completer waited on such a transaction while its lease renewals, on other connections, kept the
-  jobs "running" (in a longer debug run, 723 runs for over 3 minutes, until the processes were killed). In
-  other orders the queued write throws an uncaught \`TypeError\` that kills the process (seen in a bare
-  postgres.js test, not yet in a Kronos node). With \`scripts/chaos/patches/postgres@3.4.9.patch\` applied
-  to \`src/connection.js\` (reset the timer and buffer when the socket closes; reject, rather than drop, a
-  write with no socket), 6 restarts in a row under load finished every run within 32 s of the last one, and
-  every stop took under 0.3 s. Applying it needs patch support in the install (npm has none built in).
-  The race is timing-dependent: one of the two full-size runs of scenario 2 hit it (the section above shows
-  the later, passing one); none of about six CI-size runs did.
+  connection's write timer is cleared but not reset, so later small writes on that connection are not sent.
+  A reconnect's startup message then waits for \`connect_timeout\` (30 s by default, 5 s since commit
+  c44aec9), and \`pg_ctl stop\` waits as long for that half-open session. Worse, some query on such a
+  connection never leaves and never fails: its caller waits for ever while the server sits idle. In one of
+  the two full-size runs of scenario 2, before c44aec9, a node's completer waited on such a transaction
+  while its lease renewals, on other connections, kept 279 runs' jobs "running" for good (723 runs for over
+  3 minutes in a longer debug run). After c44aec9 it still happens: in a debug run of six restarts under
+  load, the sixth hit the race (the stop took 5.1 s) and StartWorkflow calls then hung in the nodes' group
+  commit for over 3 minutes (283 of 1,200 runs started; 15 sessions on the server, all idle). In other
+  orders the queued write throws an uncaught \`TypeError\` that would kill the process (seen in a bare
+  postgres.js test, not in a Kronos node). With \`scripts/chaos/patches/postgres@3.4.9.patch\` applied to
+  \`src/connection.js\` (reset the timer and buffer when the socket closes; reject, rather than drop, a write
+  with no socket), six restarts in a row under load finished every run within 32 s of the last one and every
+  stop took under 0.3 s. Applying it needs patch support in the install (npm has none built in). None of
+  about six CI-size runs of scenario 2 hit the race; the full-size section above is a run that did not.
 - **Soak drift, not explained yet**: over the 30 minutes RSS rose 5–10 MiB per node (about 89 → 94–98 MiB)
   and run latency p50 went from about 62 ms to 88 ms in the last ten minutes, on a machine shared with
   other work. Thirty minutes cannot tell a slow leak from heap growth; a longer soak would.

@@ -25,7 +25,6 @@ function getServer() {
       };
     }
     const local = await startLocalPostgres();
-    process.once("exit", () => local.destroy());
     return { adminUrl: local.url, urlFor: local.urlFor, local };
   })();
   return server;
@@ -95,4 +94,12 @@ export async function truncateAll(db: Database): Promise<void> {
   await db.query(
     sql`TRUNCATE kronos_events, kronos_steps, kronos_runs, kronos_jobs, kronos_blobs, kronos_definitions, kronos_cron, kronos_nodes RESTART IDENTITY CASCADE`,
   );
+}
+
+/** Stops the throwaway server, if this process started one (bun test runs no exit handlers). */
+export async function stopTestServer(): Promise<void> {
+  const s = await server;
+  s?.local?.destroy();
+  server = undefined;
+  template = undefined;
 }
