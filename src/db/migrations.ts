@@ -2,6 +2,7 @@
 // Forward-only: add a file and a line here; never edit a file that has landed.
 import m0001 from "../../migrations/0001_jobs.sql" with { type: "text" };
 import m0002 from "../../migrations/0002_workflows.sql" with { type: "text" };
+import m0003 from "../../migrations/0003_queue_planning.sql" with { type: "text" };
 
 export interface Migration {
   readonly version: number;
@@ -12,4 +13,5 @@ export interface Migration {
 export const migrations: readonly Migration[] = [
   { version: 1, name: "0001_jobs", sql: m0001 },
   { version: 2, name: "0002_workflows", sql: m0002 },
+  { version: 3, name: "0003_queue_planning", sql: m0003 },
 ];

@@ -115,22 +115,7 @@ export interface ClaimParams {
  * other workers hold; each gets a lease and its attempt number goes up (the fencing token).
  */
 export async function claim(db: Queryable, p: ClaimParams): Promise<ClaimedJob[]> {
-  const rows = await db.query<ClaimedJob>(sql`
-    WITH next AS (
-      SELECT id FROM kronos_jobs
-      WHERE state = 'pending' AND run_at <= now()
-        AND ((definition_id IS NULL AND type = ANY(${p.types as string[]}::text[]))
-             OR definition_id = ANY(${p.definitionIds as number[]}::int[]))
-      ORDER BY priority DESC, run_at, id
-      LIMIT ${p.limit}
-      FOR UPDATE SKIP LOCKED
-    ) -- uses kronos_jobs_claim
-    UPDATE kronos_jobs j
-    SET state = 'running', attempt = j.attempt + 1, lease_owner = ${p.worker},
-        lease_expires_at = now() + ${p.leaseMs} * interval '1 millisecond', started_at = now()
-    FROM next WHERE j.id = next.id
-    RETURNING j.id, j.type, j.payload, j.priority, j.run_at AS "runAt", j.attempt, j.max_retries AS "maxRetries",
-              j.timeout_ms AS "timeoutMs", j.definition_id AS "definitionId"`);
+  const rows = await db.query<ClaimedJob>(queueStatements.claim(p));
   // RETURNING has no order: restore the claim order.
   return rows.sort((a, b) => b.priority - a.priority || a.runAt.getTime() - b.runAt.getTime() || a.id - b.id);
 }
@@ -147,13 +132,7 @@ export interface Completion {
  */
 export async function complete(db: Queryable, completions: readonly Completion[]): Promise<Set<number>> {
   if (completions.length === 0) return new Set();
-  const rows = await db.query<{ id: number }>(sql`
-    UPDATE kronos_jobs j
-    SET state = 'completed', finished_at = now(), result = c.result::jsonb, lease_owner = NULL, lease_expires_at = NULL
-    FROM unnest(${completions.map((c) => c.id)}::bigint[], ${completions.map((c) => c.attempt)}::int[],
-                ${completions.map((c) => (c.result === undefined ? null : JSON.stringify(c.result)))}::text[]) AS c(id, attempt, result)
-    WHERE j.id = c.id AND j.attempt = c.attempt AND j.state = 'running'
-    RETURNING j.id`);
+  const rows = await db.query<{ id: number }>(queueStatements.complete(completions));
   return new Set(rows.map((r) => r.id));
 }
 
@@ -168,17 +147,7 @@ export interface Failure {
 /** Records failed attempts (fenced like `complete`): back to pending at `retryAt`, or dead. */
 export async function fail(db: Queryable, failures: readonly Failure[]): Promise<Set<number>> {
   if (failures.length === 0) return new Set();
-  const rows = await db.query<{ id: number }>(sql`
-    UPDATE kronos_jobs j
-    SET state = CASE WHEN f.retry_at IS NULL THEN 'dead' ELSE 'pending' END,
-        run_at = coalesce(f.retry_at, j.run_at),
-        finished_at = CASE WHEN f.retry_at IS NULL THEN now() END,
-        last_error = f.error, lease_owner = NULL, lease_expires_at = NULL
-    FROM unnest(${failures.map((f) => f.id)}::bigint[], ${failures.map((f) => f.attempt)}::int[],
-                ${failures.map((f) => f.error)}::text[], ${failures.map((f) => f.retryAt?.toISOString() ?? null)}::timestamptz[])
-         AS f(id, attempt, error, retry_at)
-    WHERE j.id = f.id AND j.attempt = f.attempt AND j.state = 'running'
-    RETURNING j.id`);
+  const rows = await db.query<{ id: number }>(queueStatements.fail(failures));
   return new Set(rows.map((r) => r.id));
 }
 
@@ -188,10 +157,7 @@ export async function renewLeases(
   p: { worker: string; ids: readonly number[]; leaseMs: number },
 ): Promise<Set<number>> {
   if (p.ids.length === 0) return new Set();
-  const rows = await db.query<{ id: number }>(sql`
-    UPDATE kronos_jobs SET lease_expires_at = now() + ${p.leaseMs} * interval '1 millisecond'
-    WHERE id = ANY(${p.ids as number[]}::bigint[]) AND state = 'running' AND lease_owner = ${p.worker}
-    RETURNING id`);
+  const rows = await db.query<{ id: number }>(queueStatements.renewLeases(p));
   return new Set(rows.map((r) => r.id));
 }
 
@@ -217,21 +183,7 @@ export interface ExpiredJob extends ClaimedJob {
  * out of attempts. Uses kronos_jobs_lease.
  */
 export async function reapExpired(db: Queryable, p: { limit: number }): Promise<ExpiredJob[]> {
-  const rows = await db.query<ExpiredJob>(sql`
-    WITH expired AS (
-      SELECT id FROM kronos_jobs
-      WHERE state = 'running' AND lease_expires_at < now()
-      ORDER BY lease_expires_at LIMIT ${p.limit}
-      FOR UPDATE SKIP LOCKED
-    )
-    UPDATE kronos_jobs j
-    SET state = CASE WHEN j.attempt > j.max_retries THEN 'dead' ELSE 'pending' END,
-        finished_at = CASE WHEN j.attempt > j.max_retries THEN now() END,
-        run_at = now(), last_error = 'lease expired: the worker holding it stopped renewing (crashed or stalled)',
-        lease_owner = NULL, lease_expires_at = NULL
-    FROM expired WHERE j.id = expired.id
-    RETURNING j.id, j.type, j.payload, j.priority, j.run_at AS "runAt", j.attempt, j.max_retries AS "maxRetries",
-              j.timeout_ms AS "timeoutMs", j.definition_id AS "definitionId", j.state = 'dead' AS dead`);
+  const rows = await db.query<ExpiredJob>(queueStatements.reapExpired(p));
   if (rows.some((r) => !r.dead)) await db.query(sql`SELECT pg_notify('kronos_jobs', '')`);
   return rows;
 }
@@ -337,3 +289,63 @@ export async function deleteFinished(db: Queryable, p: { before: Date; limit: nu
     RETURNING id`);
   return rows.length;
 }
+
+/**
+ * The statements on the queue's hot path, as built for their parameters; exported so tests can
+ * check how PostgreSQL plans them (tests/queue/planning.test.ts).
+ */
+export const queueStatements = {
+  claim: (p: ClaimParams) => sql`
+    WITH next AS (
+      SELECT id FROM kronos_jobs
+      WHERE state = 'pending' AND run_at <= now()
+        AND ((definition_id IS NULL AND type = ANY(${p.types as string[]}::text[]))
+             OR definition_id = ANY(${p.definitionIds as number[]}::int[]))
+      ORDER BY priority DESC, run_at, id
+      LIMIT ${p.limit}
+      FOR UPDATE SKIP LOCKED
+    ) -- uses kronos_jobs_claim
+    UPDATE kronos_jobs j
+    SET state = 'running', attempt = j.attempt + 1, lease_owner = ${p.worker},
+        lease_expires_at = now() + ${p.leaseMs} * interval '1 millisecond', started_at = now()
+    FROM next WHERE j.id = next.id
+    RETURNING j.id, j.type, j.payload, j.priority, j.run_at AS "runAt", j.attempt, j.max_retries AS "maxRetries",
+              j.timeout_ms AS "timeoutMs", j.definition_id AS "definitionId"`,
+  complete: (completions: readonly Completion[]) => sql`
+    UPDATE kronos_jobs j
+    SET state = 'completed', finished_at = now(), result = c.result::jsonb, lease_owner = NULL, lease_expires_at = NULL
+    FROM unnest(${completions.map((c) => c.id)}::bigint[], ${completions.map((c) => c.attempt)}::int[],
+                ${completions.map((c) => (c.result === undefined ? null : JSON.stringify(c.result)))}::text[]) AS c(id, attempt, result)
+    WHERE j.id = c.id AND j.attempt = c.attempt AND j.state = 'running'
+    RETURNING j.id`,
+  fail: (failures: readonly Failure[]) => sql`
+    UPDATE kronos_jobs j
+    SET state = CASE WHEN f.retry_at IS NULL THEN 'dead' ELSE 'pending' END,
+        run_at = coalesce(f.retry_at, j.run_at),
+        finished_at = CASE WHEN f.retry_at IS NULL THEN now() END,
+        last_error = f.error, lease_owner = NULL, lease_expires_at = NULL
+    FROM unnest(${failures.map((f) => f.id)}::bigint[], ${failures.map((f) => f.attempt)}::int[],
+                ${failures.map((f) => f.error)}::text[], ${failures.map((f) => f.retryAt?.toISOString() ?? null)}::timestamptz[])
+         AS f(id, attempt, error, retry_at)
+    WHERE j.id = f.id AND j.attempt = f.attempt AND j.state = 'running'
+    RETURNING j.id`,
+  renewLeases: (p: { worker: string; ids: readonly number[]; leaseMs: number }) => sql`
+    UPDATE kronos_jobs SET lease_expires_at = now() + ${p.leaseMs} * interval '1 millisecond'
+    WHERE id = ANY(${p.ids as number[]}::bigint[]) AND state = 'running' AND lease_owner = ${p.worker}
+    RETURNING id`,
+  reapExpired: (p: { limit: number }) => sql`
+    WITH expired AS (
+      SELECT id FROM kronos_jobs
+      WHERE state = 'running' AND lease_expires_at < now()
+      ORDER BY lease_expires_at LIMIT ${p.limit}
+      FOR UPDATE SKIP LOCKED
+    )
+    UPDATE kronos_jobs j
+    SET state = CASE WHEN j.attempt > j.max_retries THEN 'dead' ELSE 'pending' END,
+        finished_at = CASE WHEN j.attempt > j.max_retries THEN now() END,
+        run_at = now(), last_error = 'lease expired: the worker holding it stopped renewing (crashed or stalled)',
+        lease_owner = NULL, lease_expires_at = NULL
+    FROM expired WHERE j.id = expired.id
+    RETURNING j.id, j.type, j.payload, j.priority, j.run_at AS "runAt", j.attempt, j.max_retries AS "maxRetries",
+              j.timeout_ms AS "timeoutMs", j.definition_id AS "definitionId", j.state = 'dead' AS dead`,
+};

@@ -3,6 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { spawnSync } from "bun";
+import { migrations } from "../../src/db/migrations.ts";
 
 const main = resolve(import.meta.dir, "../../src/main.ts");
 function kronos(args: string[], env: Record<string, string> = {}) {
@@ -43,9 +44,11 @@ describe("the kronos command line", () => {
     const dir = join(mkdtempSync(join(tmpdir(), "kronos-cli-")), "data");
     const first = kronos(["migrate", "--data-dir", dir]);
     expect(first.code).toBe(0);
-    expect(first.out).toBe(`embedded database in ${dir}: applied 0001_jobs, 0002_workflows; now at migration 2\n`);
+    const names = migrations.map((m) => m.name).join(", ");
+    const latest = migrations.length;
+    expect(first.out).toBe(`embedded database in ${dir}: applied ${names}; now at migration ${latest}\n`);
     const again = kronos(["migrate", "--data-dir", dir]);
-    expect(again.out).toBe(`embedded database in ${dir}: up to date at migration 2\n`);
+    expect(again.out).toBe(`embedded database in ${dir}: up to date at migration ${latest}\n`);
   });
 
   test("version prints version, commit and Bun version", () => {
