@@ -3,6 +3,7 @@
 import m0001 from "../../migrations/0001_jobs.sql" with { type: "text" };
 import m0002 from "../../migrations/0002_workflows.sql" with { type: "text" };
 import m0003 from "../../migrations/0003_queue_planning.sql" with { type: "text" };
+import m0004 from "../../migrations/0004_workflow_writes.sql" with { type: "text" };
 
 export interface Migration {
   readonly version: number;
@@ -14,4 +15,5 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: "0001_jobs", sql: m0001 },
   { version: 2, name: "0002_workflows", sql: m0002 },
   { version: 3, name: "0003_queue_planning", sql: m0003 },
+  { version: 4, name: "0004_workflow_writes", sql: m0004 },
 ];

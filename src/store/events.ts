@@ -31,7 +31,16 @@ export interface EventRow {
 }
 
 /**
- * Appends events in one statement. Each run's sequence numbers continue gaplessly from its last
+ * The payload of the `kronos_events` notification for appends to these runs: their ids, or empty
+ * ("check every run you watch") past 100 runs, as a payload must stay under 8000 bytes.
+ */
+export function notifyPayload(runIds: Iterable<string>): string {
+  const ids = [...new Set(runIds)];
+  return ids.length <= 100 ? ids.join(",") : "";
+}
+
+/**
+ * Appends events in one statement, which also notifies `kronos_events` (delivered at commit). Each run's sequence numbers continue gaplessly from its last
  * one: the counter lives on the run row, whose lock serialises appenders of one run. Callers lock
  * the runs first (runs.lock) when they append for several, so batches cannot deadlock.
  */
@@ -60,7 +69,7 @@ export async function append(db: Queryable, events: readonly NewEvent[]): Promis
       JOIN counter ON counter.id = e.run_id
       RETURNING 1
     )
-    SELECT count(*)::int AS n FROM ins`);
+    SELECT (SELECT count(*) FROM ins)::int AS n, pg_notify('kronos_events', ${notifyPayload(ids)})`);
   if (inserted[0]?.n !== events.length) {
     throw new Error(`cannot append events: ${events.length - (inserted[0]?.n ?? 0)} name a run that does not exist`);
   }

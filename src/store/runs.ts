@@ -1,4 +1,5 @@
 import { json, type Queryable, sql } from "../db/index.ts";
+import * as events from "./events.ts";
 
 export type RunStatus = "running" | "completed" | "failed" | "cancelled";
 
@@ -89,7 +90,7 @@ export async function complete(
   await db.query(sql`
     UPDATE kronos_runs r SET status = 'completed', output_hash = c.h, finished_at = now()
     FROM unnest(${p.runs.map((x) => x.id)}::uuid[], ${p.runs.map((x) => x.outputHash)}::text[]) AS c(id, h)
-    WHERE r.id = c.id AND r.status = 'running'`);
+    WHERE r.id = c.id AND r.finished_at IS NULL -- = running; no index serves this, so the plan stays on the primary key`);
 }
 
 export async function fail(
@@ -147,13 +148,23 @@ export async function list(db: Queryable, p: ListRunsParams): Promise<ListedRun[
     ORDER BY r.created_at DESC, r.id DESC LIMIT ${p.limit}`);
 }
 
-/** Deletes up to `limit` runs finished before `before`, with their steps and events (retention). */
+/**
+ * Deletes up to `limit` runs finished before `before`, with their steps and events (retention;
+ * no foreign keys cascade, see migration 0004). Returns how many runs.
+ */
 export async function deleteFinished(db: Queryable, p: { before: Date; limit: number }): Promise<number> {
-  const rows = await db.query(sql`
-    DELETE FROM kronos_runs WHERE id IN (
-      SELECT id FROM kronos_runs WHERE finished_at < ${p.before} ORDER BY finished_at LIMIT ${p.limit})
-    RETURNING id`);
-  return rows.length;
+  const [row] = await db.query<{ n: number }>(sql`
+    WITH run AS (
+      DELETE FROM kronos_runs WHERE id IN (
+        SELECT id FROM kronos_runs WHERE finished_at < ${p.before} ORDER BY finished_at LIMIT ${p.limit})
+      RETURNING id
+    ), step AS (
+      DELETE FROM kronos_steps WHERE run_id IN (SELECT id FROM run)
+    ), event AS (
+      DELETE FROM kronos_events WHERE run_id IN (SELECT id FROM run)
+    )
+    SELECT count(*)::int AS n FROM run`);
+  return row?.n ?? 0;
 }
 
 /** Input blob hashes of runs. */
@@ -229,7 +240,7 @@ export async function startMany(
              jsonb_build_object('jobId', job.id)
       FROM job
     )
-    SELECT id FROM run`);
+    SELECT id, pg_notify('kronos_events', ${events.notifyPayload(rs.map((r) => r.id))}) FROM run`);
   const fresh = new Set(inserted.map((r) => r.id));
   const keys = rs.filter((r) => !fresh.has(r.id)).map((r) => r.idempotencyKey);
   const existing = new Map(

@@ -39,9 +39,10 @@ for (const backend of backends) {
       expect(first.jobs + second.jobs).toBe(5);
       const [left] = await t.db.query(sql`SELECT
         (SELECT count(*)::int FROM kronos_runs) AS runs, (SELECT count(*)::int FROM kronos_events WHERE run_id <> ${fresh}) AS "oldEvents",
+        (SELECT count(*)::int FROM kronos_steps WHERE run_id <> ${fresh}) AS "oldSteps",
         (SELECT count(*)::int FROM kronos_jobs) AS jobs, (SELECT array_agg(data ORDER BY data::text) FROM kronos_blobs) AS blobs`);
       // Inputs 0, 2, 3, 4 and outputs 0, 4, 6, 8 were only the old runs'; 1 and 2 are the fresh run's.
-      expect(left).toEqual({ runs: 1, oldEvents: 0, jobs: 2, blobs: [1, 2] });
+      expect(left).toEqual({ runs: 1, oldEvents: 0, oldSteps: 0, jobs: 2, blobs: [1, 2] });
     });
   });
 }
