@@ -10,6 +10,7 @@ import { LeaderElector } from "./queue/leader.ts";
 import { Loop } from "./queue/loop.ts";
 import { reapExpiredLeases } from "./queue/reaper.ts";
 import { deleteExpired } from "./queue/retention.ts";
+import { analyzeFreshTables } from "./queue/statistics.ts";
 import { HandlerRegistry, type JobHandler } from "./queue/types.ts";
 import { defaultWorkerConfig, Worker, type WorkerConfig, type WorkerHooks } from "./queue/worker.ts";
 import * as cronStore from "./store/cron.ts";
@@ -111,6 +112,15 @@ export class Kronos {
     const retentionMs = options.retentionMs === undefined ? 7 * 24 * 3_600_000 : options.retentionMs;
     this.#leaderLoops = [
       new Loop("cron", 1_000, () => enqueueDueTicks(db, this.#clock), this.log),
+      new Loop(
+        "first statistics",
+        1_000,
+        async () => {
+          const tables = await analyzeFreshTables(db);
+          if (tables.length > 0) this.log.info("analysed tables autovacuum has not reached yet", { tables });
+        },
+        this.log,
+      ),
       new Loop(
         "lease reaper",
         Math.max(100, Math.min(5_000, Math.floor(leaseMs / 4))),
