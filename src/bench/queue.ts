@@ -74,8 +74,8 @@ export async function noopCase(
         Array.from({ length: Math.min(1_000, count - i) }, () => ({ type: "noop" })),
       );
     }
-    // Steady state: autovacuum keeps the queue's statistics current; a burst into an empty table
-    // would otherwise be planned from stale ones until the next autovacuum round.
+    // Steady state: a running node's first-statistics pass (or autovacuum) analyses a fresh table
+    // within a second or so of the burst; do it here so the clock starts on a planned table.
     if (backend === "postgres") await db.query(sql`ANALYZE kronos_jobs`);
     let completed = 0;
     let done: () => void = () => {};

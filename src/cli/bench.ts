@@ -75,7 +75,13 @@ export async function benchCommand(argv: string[]): Promise<number> {
       for (const backend of backends) {
         const runs = backend === "pglite" ? (quick ? 50 : 500) : quick ? 200 : 2_000;
         emit(
-          await dag6Case(dbs, backend, pipeline, { workers: 50, runs, latencySamples: quick ? 10 : 100, batchSize }),
+          await dag6Case(dbs, backend, pipeline, {
+            workers: 50,
+            runs,
+            warmupRuns: Math.ceil(runs / 4),
+            latencySamples: quick ? 10 : 100,
+            batchSize,
+          }),
         );
       }
     }
