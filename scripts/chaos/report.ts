@@ -85,11 +85,12 @@ Open (not fixed here):
   load, the sixth hit the race (the stop took 5.1 s) and StartWorkflow calls then hung in the nodes' group
   commit for over 3 minutes (283 of 1,200 runs started; 15 sessions on the server, all idle). In other
   orders the queued write throws an uncaught \`TypeError\` that would kill the process (seen in a bare
-  postgres.js test, not in a Kronos node). With \`scripts/chaos/patches/postgres@3.4.9.patch\` applied to
-  \`src/connection.js\` (reset the timer and buffer when the socket closes; reject, rather than drop, a write
-  with no socket), six restarts in a row under load finished every run within 32 s of the last one and every
-  stop took under 0.3 s. Applying it needs patch support in the install (npm has none built in). None of
-  about six CI-size runs of scenario 2 hit the race; the full-size section above is a run that did not.
+  postgres.js test, not in a Kronos node). **Fixed in the install**: npm's postinstall runs
+  \`scripts/fix-postgres-js.mjs\`, which makes \`src/connection.js\` reset the timer and buffer when the socket
+  closes and reject, rather than drop, a write with no socket (\`tests/db/postgres-js-fix.test.ts\` checks
+  that the code Bun loads carries it). With that change, six restarts in a row under load finished every run
+  within 32 s of the last one and every stop took under 0.3 s. The script refuses to touch another
+  postgres.js version: an upgrade must check whether the bug is still there.
 - **Soak drift, not explained yet**: over the 30 minutes RSS rose 5–10 MiB per node (about 89 → 94–98 MiB)
   and run latency p50 went from about 62 ms to 88 ms in the last ten minutes, on a machine shared with
   other work. Thirty minutes cannot tell a slow leak from heap growth; a longer soak would.
