@@ -9,6 +9,8 @@
 FROM --platform=$BUILDPLATFORM node:20-bookworm AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
+# npm ci's postinstall fixes postgres.js (scripts/fix-postgres-js.mjs), so that script comes first.
+COPY scripts/fix-postgres-js.mjs scripts/
 RUN npm ci
 COPY . .
 ARG TARGETARCH
