@@ -21,6 +21,9 @@ export type EngineProvider = (dataDir: string | undefined) => Promise<Partial<PG
 
 let engineProvider: EngineProvider | undefined;
 
+/** Shared buffers of the embedded database (see openPglite). */
+export const EMBEDDED_SHARED_BUFFERS = "32MB";
+
 /** Installs (or, with undefined, removes) the provider every later `openPglite` consults. */
 export function provideEngine(provider: EngineProvider | undefined): void {
   engineProvider = provider;
@@ -39,6 +42,10 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Database>
   const pg = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     parsers: { [INT8]: (x: string) => Number(x) },
+    // PostgreSQL's default 128 MB of shared buffers lives in the WASM heap for the life of the
+    // process: with 32 MB an idle embedded node uses about 100 MB less, and the dag6 benchmark on
+    // PGlite did not change measurably (2,100–2,900 steps/s either way).
+    startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
     ...provided,
     ...options.engine,
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Database, json, migrate, openPostgres, sql } from "../../src/db/index.ts";
 import { migrations } from "../../src/db/migrations.ts";
+import { EMBEDDED_SHARED_BUFFERS } from "../../src/db/pglite.ts";
 import { backends, type TestDatabase } from "../support/postgres.ts";
 
 // One suite, both backends: whatever the store relies on must behave the same on each.
@@ -107,6 +108,15 @@ describe("database on postgres only", () => {
     expect(await two.query(sql`SELECT pg_try_advisory_lock(${7}) AS ok`)).toEqual([{ ok: false }]);
     await one.release();
     await two.release();
+    await t.close();
+  });
+});
+
+describe("database on pglite only", () => {
+  test("the embedded database keeps its shared buffers small (they stay in the process's heap)", async () => {
+    const t = await backends[1].create();
+    const [row] = await t.db.query<{ shared_buffers: string }>(sql`SHOW shared_buffers`);
+    expect(row?.shared_buffers).toBe(EMBEDDED_SHARED_BUFFERS);
     await t.close();
   });
 });
