@@ -201,10 +201,9 @@ export async function pgRestartScenario(p: PgRestartProfile, profile: string): P
       "Health is read from a grpc.health.v1 Watch stream per node (gRPC over h2c) and /healthz polled every 100 ms. " +
         "Each node checks the database once a second, so NOT_SERVING shows within about a second of the stop.",
       "SERVING is timed from the moment `pg_ctl start -w` returned (the server accepts connections).",
-      "deadline_exceeded: a StartWorkflow call the client abandoned after 15 s. postgres.js 3.4.9 can leave a " +
-        "connection whose socket died with a small write buffered unable to send its next startup message " +
-        "(porsager/postgres#1208, LanternOps/breeze#3225) until its 30 s connect_timeout: the run still starts " +
-        "on the retry (same idempotency key) and nothing is lost, but such calls stall.",
+      "deadline_exceeded: a StartWorkflow call the client abandoned after 15 s (it is retried with the same " +
+        "idempotency key, so nothing is lost). Such stalls came from a postgres.js 3.4.9 bug (porsager/postgres#1208) " +
+        "that npm's postinstall now fixes (scripts/fix-postgres-js.mjs).",
     );
     return out.done();
   } finally {
