@@ -82,6 +82,8 @@ export class Kronos {
   readonly #runListeners = new Set<(e: RunEnded) => void>();
   #draining = false;
   #started = false;
+  /** Every hot table has been analysed at least once: the first-statistics pass is done. */
+  #statisticsSettled = false;
 
   private constructor(db: Database, ownsDb: boolean, options: KronosOptions) {
     this.db = db;
@@ -116,8 +118,10 @@ export class Kronos {
         "first statistics",
         1_000,
         async () => {
-          const tables = await analyzeFreshTables(db);
-          if (tables.length > 0) this.log.info("analysed tables autovacuum has not reached yet", { tables });
+          if (this.#statisticsSettled) return;
+          const { analysed, waiting } = await analyzeFreshTables(db);
+          if (analysed.length > 0) this.log.info("analysed tables autovacuum has not reached yet", { analysed });
+          this.#statisticsSettled = waiting.length === 0;
         },
         this.log,
       ),

@@ -40,9 +40,10 @@ export function notifyPayload(runIds: Iterable<string>): string {
 }
 
 /**
- * Appends events in one statement, which also notifies `kronos_events` (delivered at commit). Each run's sequence numbers continue gaplessly from its last
- * one: the counter lives on the run row, whose lock serialises appenders of one run. Callers lock
- * the runs first (runs.lock) when they append for several, so batches cannot deadlock.
+ * Appends events in one statement, which also notifies `kronos_events` (delivered at commit). Each
+ * run's sequence numbers continue gaplessly from its last one: the counter lives on the run row,
+ * whose lock serialises appenders of one run. Callers lock the runs first (runs.lock) when they
+ * append for several, so batches cannot deadlock.
  */
 export async function append(db: Queryable, events: readonly NewEvent[]): Promise<void> {
   if (events.length === 0) return;

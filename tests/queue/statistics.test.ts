@@ -26,20 +26,22 @@ for (const backend of backends) {
         t.db,
         Array.from({ length: 50 }, () => ({ type: "noop" })),
       );
-      expect(await analyzeFreshTables(t.db, 1_000)).toEqual([]);
+      expect((await analyzeFreshTables(t.db, 1_000)).analysed).toEqual([]);
       await jobs.submitMany(
         t.db,
         Array.from({ length: 1_500 }, () => ({ type: "noop" })),
       );
       // Row counts reach the statistics views within a second or so of the commit.
-      let tables: string[] = [];
+      let pass: Awaited<ReturnType<typeof analyzeFreshTables>> = { analysed: [], waiting: [] };
       await waitFor("kronos_jobs to be analysed", async () => {
-        tables = await analyzeFreshTables(t.db, 1_000);
-        return tables.length > 0;
+        pass = await analyzeFreshTables(t.db, 1_000);
+        return pass.analysed.length > 0;
       });
-      expect(tables).toEqual(["kronos_jobs"]);
+      expect(pass.analysed).toEqual(["kronos_jobs"]);
       expect(await analysed(t.db, "kronos_jobs")).toBe(true);
-      expect(await analyzeFreshTables(t.db, 1_000)).toEqual([]);
+      // The other hot tables still wait for enough changes; kronos_jobs is never analysed again.
+      expect(pass.waiting).toEqual(["kronos_blobs", "kronos_events", "kronos_runs", "kronos_steps"]);
+      expect(await analyzeFreshTables(t.db, 1_000)).toEqual({ analysed: [], waiting: pass.waiting });
     });
   });
 }
