@@ -15,5 +15,7 @@ ALTER TABLE kronos_jobs ALTER COLUMN state SET STATISTICS 0;
 -- The lease index was partial on state = 'running', so every statement naming that state could
 -- walk it, rechecking every entry left behind by earlier claims (dead until vacuum). Keyed on the
 -- lease itself, only the reaper (lease_expires_at < now()) uses it; the others take the primary key.
+-- The new index holds only running jobs, so building it is quick even on a large table (it still
+-- blocks writes to kronos_jobs while it reads the table once).
 DROP INDEX kronos_jobs_lease;
 CREATE INDEX kronos_jobs_lease ON kronos_jobs (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
