@@ -22,9 +22,10 @@ import { buildUi } from "../src/debugger/bundle.ts";
 import { workflow } from "../src/index.ts";
 import { Kronos } from "../src/kronos.ts";
 import { createLogger } from "../src/log.ts";
+import { CHROMIUM, CHROMIUM_ARGS } from "../tests/support/browser.ts";
+import { spawnNode } from "../tests/support/node-process.ts";
 
 const ROOT = join(import.meta.dir, "..");
-const CHROMIUM = process.env.KRONOS_TEST_CHROMIUM ?? "/usr/bin/chromium";
 const LAYERS = 10;
 const WIDTH = 10;
 
@@ -100,45 +101,16 @@ async function recordRun(databaseUrl: string): Promise<{ runId: string; events: 
   }
 }
 
+/** `kronos serve` on the database, as a child process like the tests start it. */
 async function serve(databaseUrl: string): Promise<{ base: string; stop(): Promise<void> }> {
-  const proc = Bun.spawn(
-    [
-      process.execPath,
-      join(ROOT, "src/main.ts"),
-      "serve",
-      "--admin-addr",
-      "127.0.0.1:0",
-      "--grpc-addr",
-      "127.0.0.1:0",
-      "--metrics-addr",
-      "off",
-    ],
-    { env: { ...process.env, DATABASE_URL: databaseUrl, KRONOS_LOG_FORMAT: "json" }, stderr: "pipe", stdout: "ignore" },
-  );
-  const decoder = new TextDecoder();
-  const reader = proc.stderr.getReader();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    const ready = buffer.split("\n").find((l) => l.includes('"kronos is ready"'));
-    if (!ready) continue;
-    const base = new URL(JSON.parse(ready).admin).origin.replace("localhost", "127.0.0.1");
-    void (async () => {
-      while (!(await reader.read()).done) {
-        // drain the log so the child never blocks on a full pipe
-      }
-    })();
-    return {
-      base,
-      stop: async () => {
-        proc.kill("SIGTERM");
-        await proc.exited;
-      },
-    };
-  }
-  throw new Error(`kronos serve exited before it was ready:\n${buffer}`);
+  const node = await spawnNode({ databaseUrl });
+  return {
+    base: `http://127.0.0.1:${node.adminPort}`,
+    stop: async () => {
+      node.kill("SIGTERM");
+      await node.exited;
+    },
+  };
 }
 
 interface Load {
@@ -210,16 +182,7 @@ async function main() {
     const browser = await chromium
       .launch({
         executablePath: CHROMIUM,
-        args: [
-          "--no-sandbox",
-          "--headless=new",
-          "--disable-gpu",
-          "--disable-quic",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-        ],
+        args: CHROMIUM_ARGS,
       })
       .catch(async (error: unknown) => {
         await server.stop();

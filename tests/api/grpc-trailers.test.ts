@@ -6,13 +6,11 @@
 //   HTTP/2 header block may be: the h2c stream was reset, with no status.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import http2 from "node:http2";
-import { HealthState } from "../../src/api/health.ts";
-import { type RunningServers, startServers } from "../../src/api/servers.ts";
-import { loadConfig } from "../../src/config/index.ts";
+import type { RunningServers } from "../../src/api/servers.ts";
 import { Kronos } from "../../src/kronos.ts";
 import { silentLogger } from "../../src/log.ts";
-import { MetricsRegistry } from "../../src/metrics/index.ts";
 import { createPostgresDatabase, type TestDatabase } from "../support/postgres.ts";
+import { serveOnFreePorts } from "./helpers.ts";
 
 let t: TestDatabase;
 let kronos: Kronos;
@@ -21,17 +19,7 @@ let servers: RunningServers;
 beforeAll(async () => {
   t = await createPostgresDatabase();
   kronos = await Kronos.open({ db: t.db, log: silentLogger });
-  const config = loadConfig({
-    env: {},
-    flags: { "admin-addr": "127.0.0.1:0", "grpc-addr": "127.0.0.1:0", "metrics-addr": "off" },
-  });
-  servers = await startServers({
-    kronos,
-    config,
-    health: new HealthState("SERVING"),
-    metrics: new MetricsRegistry(),
-    log: silentLogger,
-  });
+  servers = await serveOnFreePorts(kronos, silentLogger);
 });
 
 afterAll(async () => {

@@ -1,6 +1,12 @@
 // Shared by the API tests: run the real command-line clients (buf curl, curl) without blocking the
 // event loop (the server may live in this process), and call Connect endpoints with raw JSON.
 import { join } from "node:path";
+import { HealthState } from "../../src/api/health.ts";
+import { type RunningServers, startServers } from "../../src/api/servers.ts";
+import { loadConfig } from "../../src/config/index.ts";
+import type { Kronos } from "../../src/kronos.ts";
+import type { Logger } from "../../src/log.ts";
+import { MetricsRegistry } from "../../src/metrics/index.ts";
 
 export const ROOT = join(import.meta.dir, "../..");
 export const BUF = join(ROOT, "node_modules/.bin/buf");
@@ -57,4 +63,13 @@ export async function postJson(
     body,
   });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+/** The API of `kronos` in this process on free local ports (no metrics listener), serving. */
+export function serveOnFreePorts(kronos: Kronos, log: Logger): Promise<RunningServers> {
+  const config = loadConfig({
+    env: {},
+    flags: { "admin-addr": "127.0.0.1:0", "grpc-addr": "127.0.0.1:0", "metrics-addr": "off" },
+  });
+  return startServers({ kronos, config, health: new HealthState("SERVING"), metrics: new MetricsRegistry(), log });
 }

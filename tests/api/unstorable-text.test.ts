@@ -3,15 +3,12 @@
 // UTF-16 surrogate or "\u0000" reached jsonb, and a NUL character in a text field like a job type
 // reached a text column; both came back from PostgreSQL as errors and were answered Internal.)
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { HealthState } from "../../src/api/health.ts";
-import { type RunningServers, startServers } from "../../src/api/servers.ts";
-import { loadConfig } from "../../src/config/index.ts";
+import type { RunningServers } from "../../src/api/servers.ts";
 import { Kronos, workflow } from "../../src/index.ts";
 import { createLogger } from "../../src/log.ts";
-import { MetricsRegistry } from "../../src/metrics/index.ts";
 import { countRows } from "../support/chaos.ts";
 import { createPostgresDatabase, type TestDatabase } from "../support/postgres.ts";
-import { postJson } from "./helpers.ts";
+import { postJson, serveOnFreePorts } from "./helpers.ts";
 
 let t: TestDatabase;
 let kronos: Kronos;
@@ -29,17 +26,7 @@ beforeAll(async () => {
   kronos = await Kronos.open({ db: t.db, log });
   await kronos.register(workflow<unknown>("echo", "v1").step("echo", (x) => x));
   await kronos.start();
-  const config = loadConfig({
-    env: {},
-    flags: { "admin-addr": "127.0.0.1:0", "grpc-addr": "127.0.0.1:0", "metrics-addr": "off" },
-  });
-  servers = await startServers({
-    kronos,
-    config,
-    health: new HealthState("SERVING"),
-    metrics: new MetricsRegistry(),
-    log,
-  });
+  servers = await serveOnFreePorts(kronos, log);
   admin = `http://127.0.0.1:${servers.adminPort}/kronos.v1.KronosService`;
 });
 

@@ -9,7 +9,8 @@ export const CHROMIUM = process.env.KRONOS_TEST_CHROMIUM ?? "/usr/bin/chromium";
 /** Where browser tests save their screenshots (gitignored). */
 export const SCREENSHOTS = resolve(import.meta.dir, "../.screenshots");
 
-const ARGS = [
+/** How every headless Chromium of the tests and of scripts/bench-ui.ts is started. */
+export const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--headless=new",
   "--disable-gpu",
@@ -46,7 +47,7 @@ export async function openBrowser(viewport = { width: 1280, height: 800 }): Prom
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ARGS,
+    args: CHROMIUM_ARGS,
     viewport,
     colorScheme: "light",
     reducedMotion: "reduce",
