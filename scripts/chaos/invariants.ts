@@ -22,7 +22,7 @@ export interface RunAudit {
   stepsDisagree: number;
   /** Runs without exactly one terminal event, or whose run_completed is not the last event. */
   badTerminal: number;
-  /** Runs whose event seq is not 1..n with last_seq = n. */
+  /** Runs whose event seq is not 1..n. */
   seqGaps: number;
   /** (run, step) pairs with more than one completed job (a step scheduled twice). */
   doubleJobs: number;
@@ -85,11 +85,11 @@ export async function auditRuns(db: Database, keys: readonly string[]): Promise<
     HAVING count(e.seq) FILTER (WHERE e.type IN ('run_completed', 'run_failed', 'run_cancelled')) <> 1
         OR (r.status = 'completed' AND max(e.seq) FILTER (WHERE e.type = 'run_completed') IS DISTINCT FROM max(e.seq))`);
   const gaps = await db.query(sql`
-    SELECT r.id, r.last_seq, count(e.seq)::int AS n, min(e.seq) AS first, max(e.seq) AS last
+    SELECT r.id, count(e.seq)::int AS n, min(e.seq) AS first, max(e.seq) AS last
     FROM kronos_runs r LEFT JOIN kronos_events e ON e.run_id = r.id
     WHERE r.id = ANY(${ids}::uuid[])
-    GROUP BY r.id, r.last_seq
-    HAVING count(e.seq) = 0 OR min(e.seq) <> 1 OR max(e.seq) <> count(e.seq) OR r.last_seq <> max(e.seq)`);
+    GROUP BY r.id
+    HAVING count(e.seq) = 0 OR min(e.seq) <> 1 OR max(e.seq) <> count(e.seq)`);
   const jobRows = await db.query<{ runId: string; step: string; state: string; n: number }>(sql`
     SELECT payload->>'runId' AS "runId", payload->>'step' AS step, state, count(*)::int AS n FROM kronos_jobs
     WHERE type = 'kronos.workflow_step' AND payload->>'runId' = ANY(${ids}::text[])
@@ -244,8 +244,8 @@ export async function halfWritten(db: Database, stepsPerRun: number): Promise<st
     "runs whose event log has gaps or does not open with run_started",
     await db.query(sql`
       SELECT r.id FROM kronos_runs r LEFT JOIN kronos_events e ON e.run_id = r.id
-      GROUP BY r.id, r.last_seq
-      HAVING count(e.seq) = 0 OR max(e.seq) <> count(e.seq) OR r.last_seq <> max(e.seq)
+      GROUP BY r.id
+      HAVING count(e.seq) = 0 OR max(e.seq) <> count(e.seq)
           OR bool_or(e.seq = 1 AND e.type = 'run_started') IS NOT TRUE`),
   );
   note(

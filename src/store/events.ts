@@ -41,9 +41,10 @@ export function notifyPayload(runIds: Iterable<string>): string {
 
 /**
  * Appends events in one statement, which also notifies `kronos_events` (delivered at commit). Each
- * run's sequence numbers continue gaplessly from its last one: the counter lives on the run row,
- * whose lock serialises appenders of one run. Callers lock the runs first (runs.lock) when they
- * append for several, so batches cannot deadlock.
+ * run's sequence numbers continue gaplessly from its last one, read from the primary key.
+ * Callers must hold the runs' row locks (runs.lock, in id order) for the rest of the transaction:
+ * that is what serialises appenders of one run. Two appenders that did not would collide on the
+ * primary key (an error, never a gap or a reordering).
  */
 export async function append(db: Queryable, events: readonly NewEvent[]): Promise<void> {
   if (events.length === 0) return;
@@ -56,18 +57,16 @@ export async function append(db: Queryable, events: readonly NewEvent[]): Promis
   });
   const ids = [...perRun.keys()];
   const inserted = await db.query<{ n: number }>(sql`
-    WITH counter AS (
-      UPDATE kronos_runs r SET last_seq = r.last_seq + c.n
-      FROM unnest(${ids}::uuid[], ${ids.map((id) => perRun.get(id) as number)}::int[]) AS c(id, n)
-      WHERE r.id = c.id
-      RETURNING r.id, r.last_seq - c.n AS base
+    WITH base AS (
+      SELECT r.id, coalesce((SELECT max(e.seq) FROM kronos_events e WHERE e.run_id = r.id), 0) AS seq
+      FROM kronos_runs r WHERE r.id = ANY(${ids}::uuid[])
     ), ins AS (
       INSERT INTO kronos_events (run_id, seq, type, step, attempt, data)
-      SELECT e.run_id, counter.base + e.i, e.type, e.step, e.attempt, e.data::jsonb
+      SELECT e.run_id, base.seq + e.i, e.type, e.step, e.attempt, e.data::jsonb
       FROM unnest(${events.map((e) => e.runId)}::uuid[], ${index}::int[], ${events.map((e) => e.type)}::text[],
                   ${events.map((e) => e.step ?? null)}::text[], ${events.map((e) => e.attempt ?? null)}::int[],
                   ${events.map((e) => JSON.stringify(e.data ?? {}))}::text[]) AS e(run_id, i, type, step, attempt, data)
-      JOIN counter ON counter.id = e.run_id
+      JOIN base ON base.id = e.run_id
       RETURNING 1
     )
     SELECT (SELECT count(*) FROM ins)::int AS n, pg_notify('kronos_events', ${notifyPayload(ids)})`);

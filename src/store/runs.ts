@@ -30,7 +30,6 @@ export interface NewRun {
   definitionId: number;
   workflowName: string;
   inputHash: string;
-  stepCount: number;
   parentRunId?: string;
   forkedFrom?: string;
   idempotencyKey?: string;
@@ -39,8 +38,8 @@ export interface NewRun {
 /** Inserts a run; with an idempotency key already used, returns that run's id instead (`existing`). */
 export async function insert(db: Queryable, r: NewRun): Promise<{ id: string; existing: boolean }> {
   const [row] = await db.query<{ id: string }>(sql`
-    INSERT INTO kronos_runs (definition_id, workflow_name, input_hash, steps_left, parent_run_id, forked_from, idempotency_key)
-    VALUES (${r.definitionId}, ${r.workflowName}, ${r.inputHash}, ${r.stepCount}, ${r.parentRunId ?? null}::uuid,
+    INSERT INTO kronos_runs (definition_id, workflow_name, input_hash, parent_run_id, forked_from, idempotency_key)
+    VALUES (${r.definitionId}, ${r.workflowName}, ${r.inputHash}, ${r.parentRunId ?? null}::uuid,
             ${r.forkedFrom ?? null}::text, ${r.idempotencyKey ?? null}::text)
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id`);
@@ -66,20 +65,6 @@ export async function lock(db: Queryable, p: { ids: readonly string[] }): Promis
   const rows = await db.query<{ id: string; status: RunStatus }>(sql`
     SELECT id, status FROM kronos_runs WHERE id = ANY(${[...new Set(p.ids)]}::uuid[]) ORDER BY id FOR UPDATE`);
   return new Map(rows.map((r) => [r.id, r.status]));
-}
-
-/** Counts finished steps off; returns the runs that have none left. */
-export async function countStepsDone(
-  db: Queryable,
-  p: { runIds: readonly string[]; counts: readonly number[] },
-): Promise<string[]> {
-  if (p.runIds.length === 0) return [];
-  const rows = await db.query<{ id: string; stepsLeft: number }>(sql`
-    UPDATE kronos_runs r SET steps_left = r.steps_left - c.n
-    FROM unnest(${p.runIds as string[]}::uuid[], ${p.counts as number[]}::int[]) AS c(id, n)
-    WHERE r.id = c.id
-    RETURNING r.id, r.steps_left AS "stepsLeft"`);
-  return rows.filter((r) => r.stepsLeft === 0).map((r) => r.id);
 }
 
 export async function complete(
@@ -180,8 +165,8 @@ export interface StartRun {
   definitionId: number;
   workflowName: string;
   input: { hash: string; json: string };
-  /** Every step with the number of dependencies it waits for. */
-  steps: readonly { name: string; depsLeft: number }[];
+  /** Every step of the definition. */
+  steps: readonly string[];
   /** The steps to schedule now, with their job settings. */
   roots: readonly { name: string; maxRetries: number; timeoutMs: number | null }[];
   /** Data of the run_started event. */
@@ -200,23 +185,22 @@ export async function startMany(
   p: { stepJobType: string; runs: readonly StartRun[] },
 ): Promise<{ id: string; existing: boolean }[]> {
   const rs = p.runs;
-  const steps = rs.flatMap((r) => r.steps.map((st) => ({ run: r.id, ...st })));
+  const steps = rs.flatMap((r) => r.steps.map((name) => ({ run: r.id, name })));
   const roots = rs.flatMap((r) => r.roots.map((root) => ({ run: r.id, ...root })));
   const inserted = await db.query<{ id: string }>(sql`
     WITH input AS (
       SELECT * FROM unnest(${rs.map((r) => r.id)}::uuid[], ${rs.map((r) => r.definitionId)}::int[],
                            ${rs.map((r) => r.workflowName)}::text[], ${rs.map((r) => r.input.hash)}::text[],
-                           ${rs.map((r) => r.input.json)}::text[], ${rs.map((r) => r.steps.length)}::int[],
-                           ${rs.map((r) => r.idempotencyKey ?? null)}::text[], ${rs.map((r) => 1 + r.roots.length)}::int[],
+                           ${rs.map((r) => r.input.json)}::text[], ${rs.map((r) => r.idempotencyKey ?? null)}::text[],
                            ${rs.map((r) => JSON.stringify(r.startedData))}::text[])
-             AS u(id, def, wf, hash, json, steps, key, seqs, started)
+             AS u(id, def, wf, hash, json, key, started)
     ), blob AS (
       INSERT INTO kronos_blobs (hash, data, size)
       SELECT DISTINCT ON (hash) hash, json::jsonb, octet_length(json) FROM input
       ON CONFLICT (hash) DO NOTHING
     ), run AS (
-      INSERT INTO kronos_runs (id, definition_id, workflow_name, input_hash, steps_left, idempotency_key, last_seq)
-      SELECT id, def, wf, hash, steps, key, seqs FROM input
+      INSERT INTO kronos_runs (id, definition_id, workflow_name, input_hash, idempotency_key)
+      SELECT id, def, wf, hash, key FROM input
       ON CONFLICT (idempotency_key) DO NOTHING
       RETURNING id, definition_id
     ), job AS (
@@ -227,10 +211,10 @@ export async function startMany(
                     AS r(run_id, name, retries, timeout) ON r.run_id = run.id
       RETURNING id, (payload->>'runId')::uuid AS run_id, payload->>'step' AS step
     ), step AS (
-      INSERT INTO kronos_steps (run_id, name, status, deps_left, job_id)
-      SELECT run.id, s.name, CASE WHEN job.id IS NULL THEN 'waiting' ELSE 'scheduled' END, s.deps, job.id
-      FROM run JOIN unnest(${steps.map((st) => st.run)}::uuid[], ${steps.map((st) => st.name)}::text[],
-                           ${steps.map((st) => st.depsLeft)}::int[]) AS s(run_id, name, deps) ON s.run_id = run.id
+      INSERT INTO kronos_steps (run_id, name, status, job_id)
+      SELECT run.id, s.name, CASE WHEN job.id IS NULL THEN 'waiting' ELSE 'scheduled' END, job.id
+      FROM run JOIN unnest(${steps.map((st) => st.run)}::uuid[], ${steps.map((st) => st.name)}::text[]) AS s(run_id, name)
+        ON s.run_id = run.id
       LEFT JOIN job ON job.run_id = run.id AND job.step = s.name
     ), event AS (
       INSERT INTO kronos_events (run_id, seq, type, step, data)

@@ -6,7 +6,6 @@ export interface StepRow {
   runId: string;
   name: string;
   status: StepStatus;
-  depsLeft: number;
   attempt: number;
   jobId: number | null;
   outputHash: string | null;
@@ -21,7 +20,7 @@ export interface StepKey {
   name: string;
 }
 
-const COLUMNS = sql`run_id AS "runId", name, status, deps_left AS "depsLeft", attempt, job_id AS "jobId",
+const COLUMNS = sql`run_id AS "runId", name, status, attempt, job_id AS "jobId",
   output_hash AS "outputHash", error, started_at AS "startedAt", finished_at AS "finishedAt"`;
 
 const runIds = (keys: readonly StepKey[]) => keys.map((k) => k.runId);
@@ -31,18 +30,17 @@ export async function insertMany(
   db: Queryable,
   rows: readonly (StepKey & {
     status: StepStatus;
-    depsLeft: number;
     outputHash?: string | null;
     jobId?: number | null;
   })[],
 ): Promise<void> {
   if (rows.length === 0) return;
   await db.query(sql`
-    INSERT INTO kronos_steps (run_id, name, status, deps_left, output_hash, job_id, finished_at)
-    SELECT r, n, s, d, h, j, CASE WHEN s = 'reused' THEN now() END
+    INSERT INTO kronos_steps (run_id, name, status, output_hash, job_id, finished_at)
+    SELECT r, n, s, h, j, CASE WHEN s = 'reused' THEN now() END
     FROM unnest(${runIds(rows)}::uuid[], ${names(rows)}::text[], ${rows.map((r) => r.status)}::text[],
-                ${rows.map((r) => r.depsLeft)}::int[], ${rows.map((r) => r.outputHash ?? null)}::text[],
-                ${rows.map((r) => r.jobId ?? null)}::bigint[]) AS u(r, n, s, d, h, j)`);
+                ${rows.map((r) => r.outputHash ?? null)}::text[], ${rows.map((r) => r.jobId ?? null)}::bigint[])
+         AS u(r, n, s, h, j)`);
 }
 
 export async function listForRun(db: Queryable, p: { runId: string }): Promise<StepRow[]> {
@@ -104,21 +102,12 @@ export async function markFailed(
     WHERE s.run_id = u.r AND s.name = u.n`);
 }
 
-/**
- * Counts finished dependencies off (`by` per step: several may finish in one batch) and returns
- * the steps that became ready.
- */
-export async function countDepsDone(db: Queryable, rows: readonly (StepKey & { by: number })[]): Promise<StepKey[]> {
-  if (rows.length === 0) return [];
-  return db
-    .query<StepKey>(sql`
-    UPDATE kronos_steps s SET deps_left = s.deps_left - u.b
-    FROM unnest(${runIds(rows)}::uuid[], ${names(rows)}::text[], ${rows.map((r) => r.by)}::int[]) AS u(r, n, b)
-    WHERE s.run_id = u.r AND s.name = u.n
-    RETURNING s.run_id AS "runId", s.name, s.deps_left = 0 AND s.status = 'waiting' AS ready`)
-    .then((found) =>
-      (found as (StepKey & { ready: boolean })[]).filter((f) => f.ready).map(({ runId, name }) => ({ runId, name })),
-    );
+/** The status of each named step that exists (read under the run lock: see step-job.ts). */
+export async function statuses(db: Queryable, keys: readonly StepKey[]): Promise<(StepKey & { status: StepStatus })[]> {
+  if (keys.length === 0) return [];
+  return db.query(sql`
+    SELECT s.run_id AS "runId", s.name, s.status
+    FROM kronos_steps s JOIN unnest(${runIds(keys)}::uuid[], ${names(keys)}::text[]) AS k(r, n) ON s.run_id = k.r AND s.name = k.n`);
 }
 
 /** Stops every step of a run that has not finished; returns the jobs to cancel. */

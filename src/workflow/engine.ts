@@ -94,7 +94,7 @@ export class Engine {
       definitionId: def.id,
       workflowName: def.name,
       input,
-      steps: def.dag.order.map((name) => ({ name, depsLeft: def.dag.after.get(name)?.length ?? 0 })),
+      steps: def.dag.order,
       roots: def.dag.roots.map((name) => {
         const step = def.steps.get(name);
         return { name, maxRetries: step?.retries ?? 3, timeoutMs: step?.timeoutMs ?? null };
@@ -160,20 +160,18 @@ export class Engine {
         definitionId: def.id,
         workflowName: def.name,
         inputHash: parent.inputHash,
-        stepCount: toRun.length,
         parentRunId: parentId,
         forkedFrom: fromStep,
       });
-      const depsLeft = (s: string) => (def.dag.after.get(s) ?? []).filter((d) => !reused.has(d)).length;
+      const waits = (s: string) => (def.dag.after.get(s) ?? []).some((d) => !reused.has(d));
       await steps.insertMany(tx, [
         ...[...reused].map(([name, outputHash]) => ({
           runId: child.id,
           name,
           status: "reused" as const,
-          depsLeft: 0,
           outputHash,
         })),
-        ...toRun.map((name) => ({ runId: child.id, name, status: "waiting" as const, depsLeft: depsLeft(name) })),
+        ...toRun.map((name) => ({ runId: child.id, name, status: "waiting" as const })),
       ]);
       await runs.lock(tx, { ids: [parentId, child.id] });
       const out: NewEvent[] = [
@@ -198,7 +196,7 @@ export class Engine {
       ];
       await scheduleSteps(
         tx,
-        toRun.filter((s) => depsLeft(s) === 0).map((step) => ({ def, runId: child.id, step })),
+        toRun.filter((s) => !waits(s)).map((step) => ({ def, runId: child.id, step })),
         out,
       );
       out.push({ runId: parentId, type: "run_forked", step: fromStep, data: { childRunId: child.id } });

@@ -181,6 +181,7 @@ export class StepJobHandler implements JobHandler<StepPayload> {
 
   async onCompleted(tx: Queryable, done: readonly CompletedJob[], handoff: Handoff): Promise<void> {
     const outputs = done.map((d) => blobs.toBlob(d.result));
+    const keys = done.map((d) => keyOf({ runId: payloadOf(d.job).runId, name: payloadOf(d.job).step }));
     // Statements issued together are pipelined on the transaction's connection and run in the
     // order given: the run lock first, as every writer of a run's steps takes it.
     const [status] = await Promise.all([
@@ -204,56 +205,29 @@ export class StepJobHandler implements JobHandler<StepPayload> {
     }));
     // Only running runs move on; a failed run's stragglers are recorded and go no further.
     const live = done.filter((d) => status.get(payloadOf(d.job).runId) === "running");
-    const unblock = new Map<string, StepKey & { by: number; def: LoadedDefinition }>();
-    const finishedPerRun = new Map<string, number>();
-    for (const d of live) {
-      const { runId, step } = payloadOf(d.job);
-      const def = this.#def(d.job);
-      finishedPerRun.set(runId, (finishedPerRun.get(runId) ?? 0) + 1);
-      for (const child of def.dag.before.get(step) ?? []) {
-        const k = keyOf({ runId, name: child });
-        const entry = unblock.get(k) ?? { runId, name: child, by: 0, def };
-        entry.by++;
-        unblock.set(k, entry);
-      }
-    }
-    const [nowReady, finishedRuns] = await Promise.all([
-      steps.countDepsDone(tx, [...unblock.values()]),
-      runs.countStepsDone(tx, { runIds: [...finishedPerRun.keys()], counts: [...finishedPerRun.values()] }),
-    ]);
-    const ready = nowReady.map((r) => ({
-      def: (unblock.get(keyOf(r)) as { def: LoadedDefinition }).def,
-      runId: r.runId,
-      step: r.name,
-    }));
+    const { ready, finished } = await whatFollows(
+      tx,
+      live.map((d) => ({ def: this.#def(d.job), ...payloadOf(d.job) })),
+    );
     // Hand the next steps to this worker when it has room: they start right after the commit.
     const mine = ready.slice(0, handoff.reserve(ready.length));
     await scheduleSteps(tx, ready.slice(mine.length), out);
     if (mine.length > 0) {
       // What later readers get is the stored JSON, not the live object: hand that on too.
-      const known = new Map(
-        done.map((d, i) => [
-          keyOf({ runId: payloadOf(d.job).runId, name: payloadOf(d.job).step }),
-          JSON.parse((outputs[i] as blobs.Blob).json) as unknown,
-        ]),
-      );
+      const known = new Map(keys.map((k, i) => [k, JSON.parse((outputs[i] as blobs.Blob).json) as unknown]));
       await this.#handOff(tx, mine, known, handoff, out);
     }
-    if (finishedRuns.length > 0) {
-      const defOfRun = new Map(live.map((d) => [payloadOf(d.job).runId, this.#def(d.job)]));
+    if (finished.length > 0) {
       const jobOfRun = new Map(live.map((d) => [payloadOf(d.job).runId, d.job.id]));
-      for (const id of finishedRuns) {
-        this.#ended.set(jobOfRun.get(id) as number, {
-          runId: id,
-          workflow: (defOfRun.get(id) as LoadedDefinition).name,
+      for (const r of finished) {
+        this.#ended.set(jobOfRun.get(r.runId) as number, {
+          runId: r.runId,
+          workflow: r.def.name,
           outcome: "completed",
         });
       }
-      await completeRuns(
-        tx,
-        finishedRuns.map((id) => ({ id, def: defOfRun.get(id) as LoadedDefinition })),
-        out,
-      );
+      const hashes = new Map(keys.map((k, i) => [k, (outputs[i] as blobs.Blob).hash]));
+      await completeRuns(tx, finished, hashes, out);
     }
     await events.append(tx, out);
   }
@@ -344,29 +318,84 @@ export class StepJobHandler implements JobHandler<StepPayload> {
   }
 }
 
-/** Marks runs completed with the output of their sink (or an object keyed by sink when several). */
+type StepOfRun = { def: LoadedDefinition; runId: string; step: string };
+
+/**
+ * What the completion of `completed` steps unblocks. The caller holds their runs' locks and has
+ * marked the steps completed in this transaction, so the step rows read here are the latest:
+ * a step with one dependency is ready now; a step with several is ready when every dependency's
+ * row says completed or reused (the completion that comes last sees that, and only it); a run is
+ * finished when all its sinks are (every step is upstream of a sink).
+ */
+async function whatFollows(
+  tx: Queryable,
+  completed: readonly StepOfRun[],
+): Promise<{ ready: StepOfRun[]; finished: { runId: string; def: LoadedDefinition }[] }> {
+  const ready = new Map<string, StepOfRun>();
+  const fanIn = new Map<string, StepOfRun>();
+  const sinkDone = new Map<string, { runId: string; def: LoadedDefinition }>();
+  for (const c of completed) {
+    const children = c.def.dag.before.get(c.step) ?? [];
+    if (children.length === 0) sinkDone.set(c.runId, { runId: c.runId, def: c.def });
+    for (const child of children) {
+      const several = (c.def.dag.after.get(child)?.length ?? 0) > 1;
+      (several ? fanIn : ready).set(keyOf({ runId: c.runId, name: child }), {
+        def: c.def,
+        runId: c.runId,
+        step: child,
+      });
+    }
+  }
+  // One read for what the counts depend on: fan-in steps with their dependencies, and the sinks
+  // of runs that have several.
+  const toRead = new Map<string, StepKey>();
+  const read = (runId: string, names: readonly string[]) => {
+    for (const name of names) toRead.set(keyOf({ runId, name }), { runId, name });
+  };
+  for (const f of fanIn.values()) read(f.runId, [f.step, ...(f.def.dag.after.get(f.step) ?? [])]);
+  for (const r of sinkDone.values()) if (r.def.dag.sinks.length > 1) read(r.runId, r.def.dag.sinks);
+  const status = new Map((await steps.statuses(tx, [...toRead.values()])).map((s) => [keyOf(s), s.status]));
+  const isDone = (runId: string, name: string) => {
+    const s = status.get(keyOf({ runId, name }));
+    return s === "completed" || s === "reused";
+  };
+  for (const [k, f] of fanIn) {
+    if (status.get(k) === "waiting" && (f.def.dag.after.get(f.step) ?? []).every((d) => isDone(f.runId, d))) {
+      ready.set(k, f);
+    }
+  }
+  const finished = [...sinkDone.values()].filter(
+    (r) => r.def.dag.sinks.length === 1 || r.def.dag.sinks.every((s) => isDone(r.runId, s)),
+  );
+  return { ready: [...ready.values()], finished };
+}
+
+/**
+ * Marks runs completed with the output of their sink (or an object keyed by sink when several).
+ * `known` has the output hashes of steps completed in this transaction; others are read.
+ */
 async function completeRuns(
   tx: Queryable,
-  finished: readonly { id: string; def: LoadedDefinition }[],
+  finished: readonly { runId: string; def: LoadedDefinition }[],
+  known: ReadonlyMap<string, string>,
   out: NewEvent[],
 ): Promise<void> {
-  const sinkKeys = finished.flatMap((r) => r.def.dag.sinks.map((name) => ({ runId: r.id, name })));
-  const hashes = new Map((await steps.outputs(tx, sinkKeys)).map((o) => [keyOf(o), o.outputHash]));
+  const sinkKeys = finished.flatMap((r) => r.def.dag.sinks.map((name) => ({ runId: r.runId, name })));
+  const missing = sinkKeys.filter((k) => !known.has(keyOf(k)));
+  const hashes = new Map([
+    ...known,
+    ...(await steps.outputs(tx, missing)).map((o) => [keyOf(o), o.outputHash] as const),
+  ]);
+  const hashOf = (runId: string, name: string) => hashes.get(keyOf({ runId, name })) as string;
   const multi = finished.filter((r) => r.def.dag.sinks.length > 1);
   const values = await blobs.get(
     tx,
-    multi.flatMap((r) => r.def.dag.sinks.map((s) => hashes.get(keyOf({ runId: r.id, name: s })) ?? "")),
+    multi.flatMap((r) => r.def.dag.sinks.map((s) => hashOf(r.runId, s))),
   );
   const results = finished.map((r) => {
-    if (r.def.dag.sinks.length === 1) {
-      return { id: r.id, outputHash: hashes.get(keyOf({ runId: r.id, name: r.def.dag.sinks[0] as string })) as string };
-    }
-    const blob = blobs.toBlob(
-      Object.fromEntries(
-        r.def.dag.sinks.map((s) => [s, values.get(hashes.get(keyOf({ runId: r.id, name: s })) ?? "")]),
-      ),
-    );
-    return { id: r.id, outputHash: blob.hash, blob };
+    if (r.def.dag.sinks.length === 1) return { id: r.runId, outputHash: hashOf(r.runId, r.def.dag.sinks[0] as string) };
+    const blob = blobs.toBlob(Object.fromEntries(r.def.dag.sinks.map((s) => [s, values.get(hashOf(r.runId, s))])));
+    return { id: r.runId, outputHash: blob.hash, blob };
   });
   await blobs.put(
     tx,
