@@ -5,6 +5,7 @@ import m0002 from "../../migrations/0002_workflows.sql" with { type: "text" };
 import m0003 from "../../migrations/0003_queue_planning.sql" with { type: "text" };
 import m0004 from "../../migrations/0004_workflow_writes.sql" with { type: "text" };
 import m0005 from "../../migrations/0005_derived_counters.sql" with { type: "text" };
+import m0006 from "../../migrations/0006_cheaper_step_writes.sql" with { type: "text" };
 
 export interface Migration {
   readonly version: number;
@@ -18,4 +19,5 @@ export const migrations: readonly Migration[] = [
   { version: 3, name: "0003_queue_planning", sql: m0003 },
   { version: 4, name: "0004_workflow_writes", sql: m0004 },
   { version: 5, name: "0005_derived_counters", sql: m0005 },
+  { version: 6, name: "0006_cheaper_step_writes", sql: m0006 },
 ];

@@ -30,6 +30,17 @@ for (const backend of backends) {
       expect(one).toEqual({ doc: { b: "<x>" } });
     });
 
+    test("a blob's hash must be 64 lower-case hex digits", async () => {
+      const put = (hash: string) =>
+        db.query(sql`INSERT INTO kronos_blobs (hash, data, size) VALUES (${hash}, 'null', 4) ON CONFLICT DO NOTHING`);
+      await put("0123456789abcdef".repeat(4));
+      for (const bad of ["0123456789ABCDEF".repeat(4), `${"a".repeat(63)}g`, "ab".repeat(31), `${"ab".repeat(31)}  `]) {
+        await expect(put(bad)).rejects.toThrow(/kronos_blobs_hash_check|hexadecimal/);
+      }
+      const [row] = await db.query<{ n: number }>(sql`SELECT count(*)::int AS n FROM kronos_blobs`);
+      expect(row?.n).toBe(1);
+    });
+
     test("fragments compose with renumbered parameters", async () => {
       const filter = sql`AND id > ${0}`;
       const rows = await db.query(sql`SELECT count(*)::int AS n FROM items WHERE id < ${10} ${filter}`);
