@@ -11,11 +11,11 @@ import type { CompletedJob, FailedJob, HandlerRegistry, Handoff } from "./types.
 export interface HandoffTarget {
   worker: string;
   leaseMs: number;
-  /** Reserves free slots; returns how many were granted. */
+  /** Reserves room for jobs (see Handoff.reserve); returns how many were granted. */
   reserve(n: number): number;
   /** Gives back reserved slots that were not used. */
   unreserve(n: number): void;
-  /** Starts jobs claimed in a committed transaction (their slots were reserved). */
+  /** Starts jobs claimed in a committed transaction (their room was reserved). */
   start(jobs: ClaimedJob[]): void;
 }
 

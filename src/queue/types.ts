@@ -46,9 +46,12 @@ export interface JobHandler<P = unknown> {
 export interface Handoff {
   readonly worker: string;
   readonly leaseMs: number;
-  /** Reserves up to `n` free slots; returns how many were granted. */
+  /**
+   * Reserves room for up to `n` jobs; returns how many were granted. Room is a free slot or, while
+   * this worker's jobs are short, a place to wait for one (worker.ts, HANDOFF_WAIT_MS).
+   */
   reserve(n: number): number;
-  /** Jobs created claimed; the worker starts them after the commit. */
+  /** Jobs created claimed; the worker starts them after the commit, each as soon as it has a slot. */
   readonly claimed: ClaimedJob[];
 }
 

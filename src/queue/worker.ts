@@ -33,6 +33,17 @@ export const defaultWorkerConfig: WorkerConfig = {
   retry: defaultRetryPolicy,
 };
 
+/**
+ * How long a handed-off job may expect to wait in this worker for a slot. A completion may hand
+ * this worker more follow-up jobs than it has free slots when its jobs are short enough for the
+ * extra ones to start within about this long (mean run time × jobs waiting per slot); they then go
+ * into one transaction together, which is what makes short jobs cheap. Jobs as long as this get
+ * exactly the free slots, so a follow-up never sits in one busy worker while others are idle.
+ */
+export const HANDOFF_WAIT_MS = 20;
+/** At most this many handed-off jobs wait per slot, however short the jobs (measured plateau). */
+const MAX_WAITING_PER_SLOT = 4;
+
 export interface WorkerHooks {
   onClaimed?(count: number): void;
   onCommitted?(done: { completed: CompletedJob[]; failed: FailedJob[]; refused: number }): void;
@@ -57,6 +68,10 @@ export class Worker {
   #claimAgain = false;
   /** Slots promised to jobs a completion transaction is creating claimed (see Handoff). */
   #reserved = 0;
+  /** Handed-off jobs that came without a free slot: held under our lease, started as slots free. */
+  #waiting: ClaimedJob[] = [];
+  /** Smoothed mean run time of this worker's jobs (ms); infinite until one has run. */
+  #meanRunMs = Number.POSITIVE_INFINITY;
   #backlog = false;
   #timers: ReturnType<typeof setInterval>[] = [];
   #unlisten: (() => Promise<void>)[] = [];
@@ -89,7 +104,7 @@ export class Worker {
         worker: this.id,
         leaseMs: this.#config.leaseMs,
         reserve: (n) => {
-          const granted = this.#running ? Math.max(0, Math.min(n, this.#free())) : 0;
+          const granted = this.#running ? Math.max(0, Math.min(n, this.#handoffRoom())) : 0;
           this.#reserved += granted;
           return granted;
         },
@@ -99,7 +114,7 @@ export class Worker {
         start: (claimed) => {
           this.#reserved -= claimed.length;
           this.#hooks.onClaimed?.(claimed.length);
-          this.#pool.start(claimed);
+          this.#startOrHold(claimed);
         },
       },
     });
@@ -108,7 +123,10 @@ export class Worker {
       registry: this.#registry,
       defaultTimeoutMs: this.#config.jobTimeoutMs,
       onSettled: (outcome: Settled) => {
+        const ms = outcome.finishedAt - outcome.startedAt;
+        this.#meanRunMs = Number.isFinite(this.#meanRunMs) ? this.#meanRunMs * 0.9 + ms * 0.1 : ms;
         this.#completer.push(outcome);
+        if (this.#waiting.length > 0) this.#startOrHold(this.#waiting.splice(0, this.#pool.free));
         // Slots came free: take more without waiting for a notification when a wake-up was
         // missed while the pool was full, or when work is waiting (once enough slots are free
         // to make the claim worth a round trip).
@@ -117,13 +135,34 @@ export class Worker {
     });
   }
 
-  /** Slots neither running a job nor promised to one. */
+  /** Slots neither running a job nor promised to one (negative while handed-off jobs wait). */
   #free(): number {
-    return this.#pool.free - this.#reserved;
+    return this.#pool.free - this.#reserved - this.#waiting.length;
   }
 
+  /** How many jobs a completion may hand to this worker now (see HANDOFF_WAIT_MS). */
+  #handoffRoom(): number {
+    const slots = this.#config.concurrency;
+    const waitable = Math.floor((slots * HANDOFF_WAIT_MS) / Math.max(this.#meanRunMs, 0.01));
+    return this.#free() + Math.min(waitable, MAX_WAITING_PER_SLOT * slots);
+  }
+
+  /** Starts what fits in the pool; the rest waits for slots (only handed-off jobs get here). */
+  #startOrHold(claimed: ClaimedJob[]): void {
+    const now = Math.max(0, Math.min(claimed.length, this.#pool.free));
+    if (now > 0) this.#pool.start(claimed.slice(0, now));
+    if (now < claimed.length) this.#waiting.push(...claimed.slice(now));
+  }
+
+  /** Forgets waiting jobs that were cancelled or whose lease was lost: they must not start. */
+  #dropWaiting(ids: Iterable<number>): void {
+    const gone = new Set(ids);
+    if (this.#waiting.length > 0) this.#waiting = this.#waiting.filter((j) => !gone.has(j.id));
+  }
+
+  /** Jobs this worker holds that have not finished: running, and handed off but waiting. */
   get inFlight(): number {
-    return this.#pool.size;
+    return this.#pool.size + this.#waiting.length;
   }
 
   async start(): Promise<void> {
@@ -134,6 +173,7 @@ export class Worker {
       await this.#db.listen("kronos_cancel", (payload) => {
         const ids = payload.split(",").map(Number);
         this.#pool.abort(ids, "job cancelled");
+        this.#dropWaiting(ids);
       }),
     );
     this.#timers.push(setInterval(() => this.wake(), this.#config.pollIntervalMs));
@@ -204,7 +244,7 @@ export class Worker {
 
   /** Extends the leases of everything this worker holds; aborts jobs whose lease was lost. */
   async renewLeases(): Promise<void> {
-    const ids = [...this.#pool.ids(), ...this.#completer.pendingIds()];
+    const ids = [...this.#pool.ids(), ...this.#waiting.map((j) => j.id), ...this.#completer.pendingIds()];
     if (ids.length === 0) return;
     try {
       const held = await jobs.renewLeases(this.#db, { worker: this.id, ids, leaseMs: this.#config.leaseMs });
@@ -212,6 +252,7 @@ export class Worker {
       const sent = new Set(ids);
       const lost = this.#pool.ids().filter((id) => sent.has(id) && !held.has(id));
       if (lost.length > 0) this.#pool.abort(lost, "lease lost: the job was taken back or cancelled");
+      this.#dropWaiting(this.#waiting.filter((j) => sent.has(j.id) && !held.has(j.id)).map((j) => j.id));
     } catch (error) {
       this.#log.warn("lease renewal failed", { error: String(error) });
     }
@@ -237,9 +278,11 @@ export class Worker {
       finished = await this.#pool.idle(Math.max(0, deadline - Date.now()));
       await this.#completer.idle();
     } while (finished && this.#pool.size > 0);
+    // Past the grace: running jobs are abandoned; handed-off jobs still waiting for a slot never
+    // started. Both go back to the queue without counting the attempt.
+    const left = [...(finished ? [] : this.#pool.abandon("shutting down")), ...this.#waiting.splice(0)];
     let handedBack = 0;
-    if (!finished) {
-      const left = this.#pool.abandon("shutting down");
+    if (left.length > 0) {
       handedBack = await jobs.release(this.#db, { worker: this.id, ids: left.map((j) => j.id) }).catch((error) => {
         this.#log.warn("could not hand jobs back; their leases will expire", { error: String(error) });
         return 0;

@@ -1,0 +1,194 @@
+// Handoff: a completion hook creates follow-up jobs already claimed by its worker. With short jobs
+// the worker takes more than it has free slots (they wait and start as slots free, never more than
+// `concurrency` at once); with long jobs only the free slots. Waiting jobs that are cancelled never
+// start, and on shutdown they go back to the queue.
+
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { type Database, sql } from "../../src/db/index.ts";
+import { Kronos } from "../../src/kronos.ts";
+import { silentLogger } from "../../src/log.ts";
+import type { CompletedJob, Handoff, JobHandler } from "../../src/queue/types.ts";
+import { HANDOFF_WAIT_MS } from "../../src/queue/worker.ts";
+import type { ClaimedJob } from "../../src/store/jobs.ts";
+import * as jobs from "../../src/store/jobs.ts";
+import { backends, type TestDatabase, truncateAll } from "../support/postgres.ts";
+import { deferred, waitFor } from "../support/wait.ts";
+
+/** A parent job whose completion hands off `children` child jobs; records what was granted. */
+function parentHandler(children: number, runMs: number, granted: number[]): JobHandler {
+  return {
+    run: async () => {
+      if (runMs > 0) await Bun.sleep(runMs);
+    },
+    async onCompleted(tx, done: readonly CompletedJob[], handoff: Handoff) {
+      for (const _ of done) {
+        const mine = handoff.reserve(children);
+        granted.push(mine);
+        const ids = await jobs.submitMany(
+          tx,
+          Array.from({ length: children }, (_, i) => ({ type: "child", payload: { i } })),
+          { worker: handoff.worker, leaseMs: handoff.leaseMs },
+        );
+        // Those past the grant stay claimed but are not started here: give them back as pending.
+        await jobs.release(tx, { worker: handoff.worker, ids: ids.slice(mine) });
+        handoff.claimed.push(
+          ...ids.slice(0, mine).map(
+            (id, i): ClaimedJob => ({
+              id,
+              type: "child",
+              payload: { i },
+              priority: 5,
+              runAt: new Date(),
+              attempt: 1,
+              maxRetries: 3,
+              timeoutMs: null,
+              definitionId: null,
+            }),
+          ),
+        );
+      }
+    },
+  };
+}
+
+for (const backend of backends) {
+  describe(`handoff on ${backend.name}`, () => {
+    let t: TestDatabase;
+    let db: Database;
+    const nodes: Kronos[] = [];
+    const node = async (concurrency: number, leaseMs = 5_000) => {
+      const k = await Kronos.open({
+        db,
+        log: silentLogger,
+        worker: { concurrency, batchSize: 1, pollIntervalMs: 50, leaseMs },
+        leaderCheckMs: 100,
+      });
+      nodes.push(k);
+      return k;
+    };
+    const states = async () =>
+      db.query<{ state: string; n: number }>(
+        sql`SELECT state, count(*)::int AS n FROM kronos_jobs WHERE type = 'child' GROUP BY state ORDER BY state`,
+      );
+    beforeAll(async () => {
+      t = await backend.create();
+      db = t.db;
+    });
+    beforeEach(async () => {
+      await Promise.all(nodes.splice(0).map((k) => k.stop(0)));
+      await truncateAll(db);
+    });
+    afterAll(async () => {
+      await Promise.all(nodes.splice(0).map((k) => k.stop(0)));
+      await t.close();
+    });
+
+    test("short jobs: more are handed off than slots are free, and at most `concurrency` run at once", async () => {
+      const k = await node(2);
+      const granted: number[] = [];
+      let running = 0;
+      let most = 0;
+      let ran = 0;
+      k.registry.register("parent", parentHandler(8, 0, granted));
+      k.registry.register("child", async () => {
+        most = Math.max(most, ++running);
+        await Bun.sleep(1);
+        running--;
+        ran++;
+      });
+      await k.start();
+      // A first short job tells the worker its jobs are short.
+      await k.submit({ type: "child" });
+      await waitFor("the first job", () => ran === 1);
+      await k.submit({ type: "parent" });
+      await waitFor("every child", () => ran === 9, { timeoutMs: 10_000 });
+      expect(granted).toEqual([8]);
+      expect(most).toBeLessThanOrEqual(2);
+      const recorded = await waitFor("every outcome recorded", async () => {
+        const now = await states();
+        return now.length === 1 && now[0]?.state === "completed" ? now : undefined;
+      });
+      expect(recorded).toEqual([{ state: "completed", n: 9 }]);
+    });
+
+    test(`jobs longer than ${HANDOFF_WAIT_MS} ms: only the free slots are handed off`, async () => {
+      const k = await node(2);
+      const granted: number[] = [];
+      let ran = 0;
+      k.registry.register("parent", parentHandler(8, HANDOFF_WAIT_MS * 3, granted));
+      k.registry.register("child", () => {
+        ran++;
+      });
+      await k.start();
+      await k.submit({ type: "parent" });
+      await waitFor("every child", () => ran === 8, { timeoutMs: 10_000 });
+      expect(granted).toHaveLength(1);
+      expect(granted[0]).toBeLessThanOrEqual(2);
+    });
+
+    test("a waiting job that is cancelled never starts; the others run", async () => {
+      // Leases renewed only every 20 s: the cancel notification alone must take the job out.
+      const k = await node(1, 60_000);
+      const granted: number[] = [];
+      const started: number[] = [];
+      const gate = deferred();
+      k.registry.register("parent", parentHandler(3, 0, granted));
+      k.registry.register("child", async (payload: { i: number } | null) => {
+        started.push(payload?.i ?? -1);
+        if (payload?.i === 0) await gate.promise;
+      });
+      await k.start();
+      await k.submit({ type: "child" }); // short: the worker learns its jobs are short
+      await waitFor("the first job", () => started.length === 1);
+      await k.submit({ type: "parent" });
+      // Child 0 holds the only slot; children 1 and 2 wait in the worker.
+      await waitFor("child 0 running, two waiting", () => started.includes(0) && k.worker.inFlight === 3);
+      expect(granted).toEqual([3]);
+      const [waiting] = await db.query<{ id: number }>(
+        sql`SELECT id FROM kronos_jobs WHERE type = 'child' AND payload->>'i' = '2'`,
+      );
+      await jobs.cancel(db, { id: (waiting as { id: number }).id });
+      await waitFor("the cancelled job to leave the worker", () => k.worker.inFlight === 2, { timeoutMs: 5_000 });
+      gate.resolve();
+      await waitFor("child 1", () => started.includes(1));
+      await waitFor("nothing in flight", () => k.worker.inFlight === 0);
+      expect(started.filter((i) => i !== -1).sort()).toEqual([0, 1]);
+      const recorded = await waitFor("every outcome recorded", async () => {
+        const now = await states();
+        return now.some((r) => r.state === "running" || r.state === "pending") ? undefined : now;
+      });
+      expect(recorded).toEqual([
+        { state: "cancelled", n: 1 },
+        { state: "completed", n: 3 },
+      ]);
+    });
+
+    test("stop past the grace hands back the running job and the waiting ones, attempts not counted", async () => {
+      const k = await node(1);
+      const granted: number[] = [];
+      let first = true;
+      k.registry.register("parent", parentHandler(3, 0, granted));
+      k.registry.register("child", async (payload: { i: number } | null, { signal }) => {
+        if (first) {
+          first = false;
+          return;
+        }
+        if (payload?.i === 0) await new Promise((resolve) => signal.addEventListener("abort", resolve));
+      });
+      await k.start();
+      await k.submit({ type: "child" });
+      await waitFor("the first job", () => !first && k.worker.inFlight === 0);
+      await k.submit({ type: "parent" });
+      await waitFor("child 0 running, two waiting", () => k.worker.inFlight === 3);
+      expect(await k.stop(50)).toEqual({ finished: false, handedBack: 3 });
+      const back = await db.query<{ state: string; attempt: number }>(
+        sql`SELECT state, attempt FROM kronos_jobs WHERE type = 'child' AND payload IS NOT NULL AND payload <> 'null'::jsonb ORDER BY id`,
+      );
+      expect(back).toEqual([
+        { state: "pending", attempt: 0 },
+        { state: "pending", attempt: 0 },
+        { state: "pending", attempt: 0 },
+      ]);
+    });
+  });
+}
