@@ -346,18 +346,31 @@ async function whatFollows(
       });
     }
   }
-  // One read for what the counts depend on: fan-in steps with their dependencies, and the sinks
-  // of runs that have several.
+  // What completed in this batch needs no read; one read for the rest: fan-in steps with their
+  // dependencies, and the sinks of runs that have several.
+  const here = new Set(completed.map((c) => keyOf({ runId: c.runId, name: c.step })));
+  const allHere = (runId: string, names: readonly string[]) => names.every((name) => here.has(keyOf({ runId, name })));
   const toRead = new Map<string, StepKey>();
   const read = (runId: string, names: readonly string[]) => {
     for (const name of names) toRead.set(keyOf({ runId, name }), { runId, name });
   };
-  for (const f of fanIn.values()) read(f.runId, [f.step, ...(f.def.dag.after.get(f.step) ?? [])]);
-  for (const r of sinkDone.values()) if (r.def.dag.sinks.length > 1) read(r.runId, r.def.dag.sinks);
+  for (const [k, f] of fanIn) {
+    const deps = f.def.dag.after.get(f.step) ?? [];
+    if (allHere(f.runId, deps)) {
+      // Its last dependencies completed just now, so nothing can have scheduled it yet.
+      ready.set(k, f);
+      fanIn.delete(k);
+    } else {
+      read(f.runId, [f.step, ...deps]);
+    }
+  }
+  for (const r of sinkDone.values()) {
+    if (r.def.dag.sinks.length > 1 && !allHere(r.runId, r.def.dag.sinks)) read(r.runId, r.def.dag.sinks);
+  }
   const status = new Map((await steps.statuses(tx, [...toRead.values()])).map((s) => [keyOf(s), s.status]));
   const isDone = (runId: string, name: string) => {
     const s = status.get(keyOf({ runId, name }));
-    return s === "completed" || s === "reused";
+    return here.has(keyOf({ runId, name })) || s === "completed" || s === "reused";
   };
   for (const [k, f] of fanIn) {
     if (status.get(k) === "waiting" && (f.def.dag.after.get(f.step) ?? []).every((d) => isDone(f.runId, d))) {
