@@ -219,8 +219,26 @@ export class Worker {
       types: this.#registry.types(),
       definitionIds: this.#registry.definitionIds(),
     };
+    // Hold the slots while the claim is in flight, or a completion could hand them off too.
+    this.#reserved += limit;
+    let claimed: ClaimedJob[];
+    try {
+      claimed = await this.#claim(claimParams);
+    } finally {
+      this.#reserved -= limit;
+    }
+    this.#backlog = claimed.length === limit;
+    if (claimed.length > 0) {
+      this.#hooks.onClaimed?.(claimed.length);
+      this.#pool.start(claimed);
+    }
+    return claimed.length;
+  }
+
+  /** Claims, in a transaction with the handlers' onClaimed hooks when any has one. */
+  async #claim(claimParams: jobs.ClaimParams): Promise<ClaimedJob[]> {
     const needsTx = claimParams.types.some((t) => this.#registry.get(t)?.onClaimed);
-    const claimed: ClaimedJob[] = needsTx
+    return needsTx
       ? await this.#db.transaction(async (tx) => {
           const got = await jobs.claim(tx, claimParams);
           const dropped = new Set<number>();
@@ -234,12 +252,6 @@ export class Worker {
           return dropped.size > 0 ? got.filter((j) => !dropped.has(j.id)) : got;
         })
       : await jobs.claim(this.#db, claimParams);
-    this.#backlog = claimed.length === limit;
-    if (claimed.length > 0) {
-      this.#hooks.onClaimed?.(claimed.length);
-      this.#pool.start(claimed);
-    }
-    return claimed.length;
   }
 
   /** Extends the leases of everything this worker holds; aborts jobs whose lease was lost. */

@@ -56,11 +56,11 @@ for (const backend of backends) {
     let t: TestDatabase;
     let db: Database;
     const nodes: Kronos[] = [];
-    const node = async (concurrency: number, leaseMs = 5_000) => {
+    const node = async (concurrency: number, o: { leaseMs?: number; batchSize?: number } = {}) => {
       const k = await Kronos.open({
         db,
         log: silentLogger,
-        worker: { concurrency, batchSize: 1, pollIntervalMs: 50, leaseMs },
+        worker: { concurrency, batchSize: o.batchSize ?? 1, pollIntervalMs: 50, leaseMs: o.leaseMs ?? 5_000 },
         leaderCheckMs: 100,
       });
       nodes.push(k);
@@ -126,9 +126,64 @@ for (const backend of backends) {
       expect(granted[0]).toBeLessThanOrEqual(2);
     });
 
+    // PostgreSQL only: PGlite has one connection, so a completion cannot commit while a claim is open.
+    test.skipIf(backend.name === "pglite")("a completion cannot hand off the slots of a claim in flight", async () => {
+      const k = await node(3, { batchSize: 2 });
+      const granted: number[] = [];
+      const parentGate = deferred();
+      const claimGate = deferred();
+      const release = deferred();
+      let inClaim = 0;
+      let running = 0;
+      let most = 0;
+      const busy = async () => {
+        most = Math.max(most, ++running);
+        await release.promise;
+        running--;
+      };
+      // A long parent (so no waiting line) that hands off two children when it completes.
+      const parent = parentHandler(2, 0, granted);
+      k.registry.register("parent", {
+        ...parent,
+        run: async () => {
+          await parentGate.promise;
+          await Bun.sleep(HANDOFF_WAIT_MS * 5);
+        },
+      });
+      k.registry.register("child", busy);
+      // Jobs whose claim transaction stays open until the test lets it commit.
+      k.registry.register("gated", {
+        run: busy,
+        async onClaimed(_tx, claimed) {
+          inClaim = claimed.length;
+          await claimGate.promise;
+          return undefined;
+        },
+      });
+      await k.start();
+      await k.submit({ type: "parent" });
+      await waitFor("the parent running", () => k.worker.inFlight === 1);
+      await jobs.submitMany(db, [{ type: "gated" }, { type: "gated" }]);
+      await waitFor("a claim of both gated jobs in flight", () => inClaim === 2);
+      // The parent completes while that claim holds two of the three slots.
+      parentGate.resolve();
+      await waitFor("the children created", async () => (await states()).length > 0);
+      claimGate.resolve();
+      await waitFor("three jobs running", () => running >= 3);
+      release.resolve();
+      await waitFor("everything done", async () => {
+        const now = await db.query<{ n: number }>(
+          sql`SELECT count(*)::int AS n FROM kronos_jobs WHERE state <> 'completed'`,
+        );
+        return now[0]?.n === 0;
+      });
+      expect(granted[0]).toBeLessThanOrEqual(1);
+      expect(most).toBe(3);
+    });
+
     test("a waiting job that is cancelled never starts; the others run", async () => {
       // Leases renewed only every 20 s: the cancel notification alone must take the job out.
-      const k = await node(1, 60_000);
+      const k = await node(1, { leaseMs: 60_000 });
       const granted: number[] = [];
       const started: number[] = [];
       const gate = deferred();
