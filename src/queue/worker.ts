@@ -66,7 +66,7 @@ export class Worker {
   #running = false;
   #claiming: Promise<void> | undefined;
   #claimAgain = false;
-  /** Slots promised to jobs a completion transaction is creating claimed (see Handoff). */
+  /** Slots promised to jobs being claimed: by a claim in flight, or by a completion handing them off. */
   #reserved = 0;
   /** Handed-off jobs that came without a free slot: held under our lease, started as slots free. */
   #waiting: ClaimedJob[] = [];
