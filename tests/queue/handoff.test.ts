@@ -3,15 +3,14 @@
 // `concurrency` at once); with long jobs only the free slots. Waiting jobs that are cancelled never
 // start, and on shutdown they go back to the queue.
 
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { type Database, sql } from "../../src/db/index.ts";
-import { Kronos } from "../../src/kronos.ts";
-import { silentLogger } from "../../src/log.ts";
+import { describe, expect, test } from "bun:test";
+import { sql } from "../../src/db/index.ts";
 import type { CompletedJob, Handoff, JobHandler } from "../../src/queue/types.ts";
 import { HANDOFF_WAIT_MS } from "../../src/queue/worker.ts";
 import type { ClaimedJob } from "../../src/store/jobs.ts";
 import * as jobs from "../../src/store/jobs.ts";
-import { backends, type TestDatabase, truncateAll } from "../support/postgres.ts";
+import { testNodes } from "../support/nodes.ts";
+import { backends } from "../support/postgres.ts";
 import { deferred, waitFor } from "../support/wait.ts";
 
 /** A parent job whose completion hands off `children` child jobs; records what was granted. */
@@ -53,35 +52,13 @@ function parentHandler(children: number, runMs: number, granted: number[]): JobH
 
 for (const backend of backends) {
   describe(`handoff on ${backend.name}`, () => {
-    let t: TestDatabase;
-    let db: Database;
-    const nodes: Kronos[] = [];
-    const node = async (concurrency: number, o: { leaseMs?: number; batchSize?: number } = {}) => {
-      const k = await Kronos.open({
-        db,
-        log: silentLogger,
-        worker: { concurrency, batchSize: o.batchSize ?? 1, pollIntervalMs: 50, leaseMs: o.leaseMs ?? 5_000 },
-        leaderCheckMs: 100,
-      });
-      nodes.push(k);
-      return k;
-    };
-    const states = async () =>
-      db.query<{ state: string; n: number }>(
+    const nodes = testNodes(backend, { batchSize: 1, pollIntervalMs: 50, leaseMs: 5_000 });
+    const node = (concurrency: number, o: { leaseMs?: number; batchSize?: number } = {}) =>
+      nodes.open({ concurrency, ...o });
+    const states = () =>
+      nodes.db.query<{ state: string; n: number }>(
         sql`SELECT state, count(*)::int AS n FROM kronos_jobs WHERE type = 'child' GROUP BY state ORDER BY state`,
       );
-    beforeAll(async () => {
-      t = await backend.create();
-      db = t.db;
-    });
-    beforeEach(async () => {
-      await Promise.all(nodes.splice(0).map((k) => k.stop(0)));
-      await truncateAll(db);
-    });
-    afterAll(async () => {
-      await Promise.all(nodes.splice(0).map((k) => k.stop(0)));
-      await t.close();
-    });
 
     test("short jobs: more are handed off than slots are free, and at most `concurrency` run at once", async () => {
       const k = await node(2);
@@ -96,19 +73,23 @@ for (const backend of backends) {
         running--;
         ran++;
       });
+      let warm = false;
+      k.registry.register("warm", () => {
+        warm = true;
+      });
       await k.start();
-      // A first short job tells the worker its jobs are short.
-      await k.submit({ type: "child" });
-      await waitFor("the first job", () => ran === 1);
+      // A first instant job tells the worker its jobs are short.
+      await k.submit({ type: "warm" });
+      await waitFor("the first job", () => warm);
       await k.submit({ type: "parent" });
-      await waitFor("every child", () => ran === 9, { timeoutMs: 10_000 });
+      await waitFor("every child", () => ran === 8, { timeoutMs: 10_000 });
       expect(granted).toEqual([8]);
       expect(most).toBeLessThanOrEqual(2);
       const recorded = await waitFor("every outcome recorded", async () => {
         const now = await states();
         return now.length === 1 && now[0]?.state === "completed" ? now : undefined;
       });
-      expect(recorded).toEqual([{ state: "completed", n: 9 }]);
+      expect(recorded).toEqual([{ state: "completed", n: 8 }]);
     });
 
     test(`jobs longer than ${HANDOFF_WAIT_MS} ms: only the free slots are handed off`, async () => {
@@ -163,7 +144,7 @@ for (const backend of backends) {
       await k.start();
       await k.submit({ type: "parent" });
       await waitFor("the parent running", () => k.worker.inFlight === 1);
-      await jobs.submitMany(db, [{ type: "gated" }, { type: "gated" }]);
+      await jobs.submitMany(nodes.db, [{ type: "gated" }, { type: "gated" }]);
       await waitFor("a claim of both gated jobs in flight", () => inClaim === 2);
       // The parent completes while that claim holds two of the three slots.
       parentGate.resolve();
@@ -172,7 +153,7 @@ for (const backend of backends) {
       await waitFor("three jobs running", () => running >= 3);
       release.resolve();
       await waitFor("everything done", async () => {
-        const now = await db.query<{ n: number }>(
+        const now = await nodes.db.query<{ n: number }>(
           sql`SELECT count(*)::int AS n FROM kronos_jobs WHERE state <> 'completed'`,
         );
         return now[0]?.n === 0;
@@ -199,10 +180,10 @@ for (const backend of backends) {
       // Child 0 holds the only slot; children 1 and 2 wait in the worker.
       await waitFor("child 0 running, two waiting", () => started.includes(0) && k.worker.inFlight === 3);
       expect(granted).toEqual([3]);
-      const [waiting] = await db.query<{ id: number }>(
+      const [waiting] = await nodes.db.query<{ id: number }>(
         sql`SELECT id FROM kronos_jobs WHERE type = 'child' AND payload->>'i' = '2'`,
       );
-      await jobs.cancel(db, { id: (waiting as { id: number }).id });
+      await jobs.cancel(nodes.db, { id: (waiting as { id: number }).id });
       await waitFor("the cancelled job to leave the worker", () => k.worker.inFlight === 2, { timeoutMs: 5_000 });
       gate.resolve();
       await waitFor("child 1", () => started.includes(1));
@@ -236,7 +217,7 @@ for (const backend of backends) {
       await k.submit({ type: "parent" });
       await waitFor("child 0 running, two waiting", () => k.worker.inFlight === 3);
       expect(await k.stop(50)).toEqual({ finished: false, handedBack: 3 });
-      const back = await db.query<{ state: string; attempt: number }>(
+      const back = await nodes.db.query<{ state: string; attempt: number }>(
         sql`SELECT state, attempt FROM kronos_jobs WHERE type = 'child' AND payload IS NOT NULL AND payload <> 'null'::jsonb ORDER BY id`,
       );
       expect(back).toEqual([

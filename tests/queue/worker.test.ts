@@ -1,35 +1,19 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { type Database, sql } from "../../src/db/index.ts";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { sql } from "../../src/db/index.ts";
 import { Kronos } from "../../src/kronos.ts";
 import { silentLogger } from "../../src/log.ts";
+import type { WorkerConfig } from "../../src/queue/worker.ts";
 import * as jobs from "../../src/store/jobs.ts";
-import { backends, type TestDatabase, truncateAll } from "../support/postgres.ts";
+import { testNodes } from "../support/nodes.ts";
+import { backends, type TestDatabase } from "../support/postgres.ts";
 import { deferred, waitFor } from "../support/wait.ts";
 
 const fast = { pollIntervalMs: 50, leaseMs: 2_000 };
 
 for (const backend of backends) {
   describe(`worker on ${backend.name}`, () => {
-    let t: TestDatabase;
-    let db: Database;
-    const nodes: Kronos[] = [];
-    const node = async (worker: Partial<Parameters<typeof Kronos.open>[0] & object>["worker"] = {}) => {
-      const k = await Kronos.open({ db, log: silentLogger, worker: { ...fast, ...worker }, leaderCheckMs: 100 });
-      nodes.push(k);
-      return k;
-    };
-    beforeAll(async () => {
-      t = await backend.create();
-      db = t.db;
-    });
-    beforeEach(async () => {
-      await Promise.all(nodes.splice(0).map((k) => k.stop(0)));
-      await truncateAll(db);
-    });
-    afterAll(async () => {
-      await Promise.all(nodes.splice(0).map((k) => k.stop(0)));
-      await t.close();
-    });
+    const fixture = testNodes(backend, fast);
+    const node = (worker: Partial<WorkerConfig> = {}) => fixture.open(worker);
 
     test("runs every job once with its payload and stores the result", async () => {
       const seen: number[] = [];
@@ -42,10 +26,10 @@ for (const backend of backends) {
       for (let n = 0; n < 200; n++) await k.submit({ type: "double", payload: { n } });
       await waitFor(
         "all jobs completed",
-        async () => (await jobs.list(db, { state: "completed", limit: 500 })).length === 200,
+        async () => (await jobs.list(fixture.db, { state: "completed", limit: 500 })).length === 200,
       );
       expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i));
-      const [one] = await db.query(sql`SELECT result FROM kronos_jobs WHERE payload->>'n' = '21'`);
+      const [one] = await fixture.db.query(sql`SELECT result FROM kronos_jobs WHERE payload->>'n' = '21'`);
       expect(one).toEqual({ result: 42 });
     });
 
@@ -68,7 +52,7 @@ for (const backend of backends) {
       await k.start();
       const { job } = await k.submit({ type: "flaky", maxRetries: 2 });
       const dead = await waitFor("job dead", async () => {
-        const row = await jobs.get(db, { id: job.id });
+        const row = await jobs.get(fixture.db, { id: job.id });
         return row?.state === "dead" ? row : undefined;
       });
       expect({ attempt: dead.attempt, lastError: dead.lastError, calls }).toEqual({
@@ -89,7 +73,7 @@ for (const backend of backends) {
       const { job } = await k.submit({ type: "slow", maxRetries: 0 });
       expect(await aborted.promise).toContain("timed out after 100 ms");
       const dead = await waitFor("job dead", async () => {
-        const row = await jobs.get(db, { id: job.id });
+        const row = await jobs.get(fixture.db, { id: job.id });
         return row?.state === "dead" ? row : undefined;
       });
       expect(dead.lastError).toBe("timed out after 100 ms");
@@ -108,10 +92,10 @@ for (const backend of backends) {
       await k.start();
       const { job } = await k.submit({ type: "long" });
       await started.promise;
-      await jobs.cancel(db, { id: job.id });
+      await jobs.cancel(fixture.db, { id: job.id });
       await aborted.promise;
       await waitFor("outcome written", () => k.worker.inFlight === 0);
-      const row = await jobs.get(db, { id: job.id });
+      const row = await jobs.get(fixture.db, { id: job.id });
       expect({ state: row?.state, result: row?.result }).toEqual({ state: "cancelled", result: null });
     });
 
@@ -130,7 +114,7 @@ for (const backend of backends) {
       const stopping = k.stop(10_000);
       release.resolve();
       expect(await stopping).toEqual({ finished: true, handedBack: 0 });
-      expect((await jobs.get(db, { id: job.id }))?.state).toBe("completed");
+      expect((await jobs.get(fixture.db, { id: job.id }))?.state).toBe("completed");
     });
 
     test("stop hands back a job that outlives the grace period, without counting the attempt", async () => {
@@ -144,7 +128,7 @@ for (const backend of backends) {
       const { job } = await k.submit({ type: "stuck" });
       await started.promise;
       expect(await k.stop(50)).toEqual({ finished: false, handedBack: 1 });
-      const row = await jobs.get(db, { id: job.id });
+      const row = await jobs.get(fixture.db, { id: job.id });
       expect({ state: row?.state, attempt: row?.attempt }).toEqual({ state: "pending", attempt: 0 });
     });
 
@@ -157,10 +141,16 @@ for (const backend of backends) {
       });
       // A claim by a worker that then vanishes: running, lease about to run out.
       const { job } = await k.submit({ type: "once-stuck" });
-      await jobs.claim(db, { worker: "ghost", limit: 1, leaseMs: 100, types: ["once-stuck"], definitionIds: [] });
+      await jobs.claim(fixture.db, {
+        worker: "ghost",
+        limit: 1,
+        leaseMs: 100,
+        types: ["once-stuck"],
+        definitionIds: [],
+      });
       await k.start();
       const done = await waitFor("job completed after its lease expired", async () => {
-        const row = await jobs.get(db, { id: job.id });
+        const row = await jobs.get(fixture.db, { id: job.id });
         return row?.state === "completed" ? row : undefined;
       });
       expect({ attempt: done.attempt, calls }).toEqual({ attempt: 2, calls: 1 });
