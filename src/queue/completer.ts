@@ -148,8 +148,10 @@ export class Completer {
           failed.map((f) => ({ id: f.job.id, attempt: f.job.attempt, error: f.error, retryAt: f.retryAt })),
         );
         const accepted = {
-          completed: completed.filter((c) => done.has(c.job.id)),
-          failed: failed.filter((f) => gone.has(f.job.id)),
+          // By attempt too: a batch can hold a stale attempt's outcome beside the current one
+          // (lease lost in an outage, job re-claimed by this same worker); only one is accepted.
+          completed: completed.filter((c) => done.get(c.job.id) === c.job.attempt),
+          failed: failed.filter((f) => gone.get(f.job.id) === f.job.attempt),
         };
         await runHooks(tx, this.#o.registry, accepted, handoff);
         return accepted;

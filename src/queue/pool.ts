@@ -104,7 +104,8 @@ export class WorkerPool {
   #settle(r: Running, outcome: Settled): void {
     if (r.settled) return;
     r.settled = true;
-    this.#running.delete(r.job.id);
+    // A job re-claimed after its lease was lost may be here twice; only forget the entry if it is this one.
+    if (this.#running.get(r.job.id) === r) this.#running.delete(r.job.id);
     this.#opts.onSettled(outcome);
     if (this.#running.size === 0) {
       clearInterval(this.#sweeper);

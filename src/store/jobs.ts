@@ -128,12 +128,13 @@ export interface Completion {
 
 /**
  * Marks jobs completed, but only where the worker still holds them at that attempt: a late
- * completion from a worker whose lease expired is refused. Returns the ids accepted.
+ * completion from a worker whose lease expired is refused. Returns the accepted attempt by job id
+ * (an outcome of an older attempt of the same job, in the same batch, is not accepted).
  */
-export async function complete(db: Queryable, completions: readonly Completion[]): Promise<Set<number>> {
-  if (completions.length === 0) return new Set();
-  const rows = await db.query<{ id: number }>(queueStatements.complete(completions));
-  return new Set(rows.map((r) => r.id));
+export async function complete(db: Queryable, completions: readonly Completion[]): Promise<Map<number, number>> {
+  if (completions.length === 0) return new Map();
+  const rows = await db.query<{ id: number; attempt: number }>(queueStatements.complete(completions));
+  return new Map(rows.map((r) => [r.id, r.attempt]));
 }
 
 export interface Failure {
@@ -145,10 +146,10 @@ export interface Failure {
 }
 
 /** Records failed attempts (fenced like `complete`): back to pending at `retryAt`, or dead. */
-export async function fail(db: Queryable, failures: readonly Failure[]): Promise<Set<number>> {
-  if (failures.length === 0) return new Set();
-  const rows = await db.query<{ id: number }>(queueStatements.fail(failures));
-  return new Set(rows.map((r) => r.id));
+export async function fail(db: Queryable, failures: readonly Failure[]): Promise<Map<number, number>> {
+  if (failures.length === 0) return new Map();
+  const rows = await db.query<{ id: number; attempt: number }>(queueStatements.fail(failures));
+  return new Map(rows.map((r) => [r.id, r.attempt]));
 }
 
 /** Extends the leases of jobs this worker still holds; returns the ids it holds. */
@@ -317,7 +318,7 @@ export const queueStatements = {
     FROM unnest(${completions.map((c) => c.id)}::bigint[], ${completions.map((c) => c.attempt)}::int[],
                 ${completions.map((c) => (c.result === undefined ? null : JSON.stringify(c.result)))}::text[]) AS c(id, attempt, result)
     WHERE j.id = c.id AND j.attempt = c.attempt AND j.state = 'running'
-    RETURNING j.id`,
+    RETURNING j.id, j.attempt`,
   fail: (failures: readonly Failure[]) => sql`
     UPDATE kronos_jobs j
     SET state = CASE WHEN f.retry_at IS NULL THEN 'dead' ELSE 'pending' END,
@@ -328,7 +329,7 @@ export const queueStatements = {
                 ${failures.map((f) => f.error)}::text[], ${failures.map((f) => f.retryAt?.toISOString() ?? null)}::timestamptz[])
          AS f(id, attempt, error, retry_at)
     WHERE j.id = f.id AND j.attempt = f.attempt AND j.state = 'running'
-    RETURNING j.id`,
+    RETURNING j.id, j.attempt`,
   renewLeases: (p: { worker: string; ids: readonly number[]; leaseMs: number }) => sql`
     UPDATE kronos_jobs SET lease_expires_at = now() + ${p.leaseMs} * interval '1 millisecond'
     WHERE id = ANY(${p.ids as number[]}::bigint[]) AND state = 'running' AND lease_owner = ${p.worker}

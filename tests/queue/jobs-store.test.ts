@@ -76,8 +76,10 @@ for (const backend of backends) {
       expect(reaped.map((r) => [r.id, r.dead])).toEqual([[first.id, false]]);
       const [second] = await claimAll(db);
       expect(second?.attempt).toBe(2);
-      expect(await jobs.complete(db, [{ id: first.id, attempt: 1, result: "stale" }])).toEqual(new Set());
-      expect(await jobs.complete(db, [{ id: first.id, attempt: 2, result: "fresh" }])).toEqual(new Set([first.id]));
+      expect(await jobs.complete(db, [{ id: first.id, attempt: 1, result: "stale" }])).toEqual(new Map());
+      expect(await jobs.complete(db, [{ id: first.id, attempt: 2, result: "fresh" }])).toEqual(
+        new Map([[first.id, 2]]),
+      );
       const row = await jobs.get(db, { id: first.id });
       expect({ state: row?.state, result: row?.result, attempt: row?.attempt }).toEqual({
         state: "completed",

@@ -54,3 +54,30 @@ test("a handler that throws synchronously leaves no timer behind: the process ca
   if (exited === "still running") child.kill("SIGKILL");
   expect(exited).toBe(0);
 });
+
+test("when a job runs again under the same id, the stale run's end does not free the new run's slot", async () => {
+  const registry = new HandlerRegistry();
+  const gates = new Map<number, () => void>();
+  registry.register("held", (_p, ctx) => new Promise<void>((done) => gates.set(ctx.job.attempt, done)));
+  const settled: number[] = [];
+  const pool = new WorkerPool({
+    concurrency: 2,
+    registry,
+    defaultTimeoutMs: 10_000,
+    onSettled: (o) => settled.push(o.job.attempt),
+  });
+  pool.start([job(7, "held")]);
+  // Its lease was lost and the same worker claimed it again: attempt 2 runs beside the stale one.
+  pool.start([{ ...job(7, "held"), attempt: 2 }]);
+  expect(pool.ids()).toEqual([7]);
+  gates.get(1)?.();
+  await Promise.resolve();
+  await Promise.resolve();
+  expect(settled).toEqual([1]);
+  // Attempt 2 is still tracked (its lease is renewed, its slot taken).
+  expect(pool.ids()).toEqual([7]);
+  expect(pool.size).toBe(1);
+  gates.get(2)?.();
+  expect(await pool.idle(1_000)).toBe(true);
+  expect(settled).toEqual([1, 2]);
+});
