@@ -71,6 +71,14 @@ Fixed (each with a test that failed before the fix):
   (64 KiB): the h2c stream was reset with FRAME_SIZE_ERROR and no status. Messages are now cut to 1,000
   characters. Test: \`tests/api/grpc-trailers.test.ts\`.
 
+- **A stale and a current outcome of one job were both recorded** (\`src/queue/completer.ts\`). With
+  2 s leases and the database down for 3 s, a job's lease ran out while its outcome waited in the
+  completer; after the restart the reaper took the job back and the same worker ran attempt 2. Both
+  outcomes went into one batch: the fenced UPDATE accepted attempt 2, but the completer matched accepted
+  outcomes by job id, so attempt 1's hooks ran too and the step had two \`step_completed\` events (once in
+  a CI-sized run of scenario 2, after the handoff line made such batches likelier). The completer now
+  keeps only the accepted attempt. Test: \`tests/queue/completer.test.ts\`.
+
 Open (not fixed here):
 
 - **postgres.js 3.4.9 loses writes when a socket closes** (porsager/postgres#1066, #1154, #1208; fix PRs
