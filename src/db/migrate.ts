@@ -13,6 +13,7 @@ export interface MigrateResult {
 /**
  * Applies every migration not yet recorded, in order, in one transaction that holds an advisory
  * lock: two processes starting together apply each migration once, and a failure applies none.
+ * Refuses a database that a newer build migrated further than this one knows.
  */
 export async function migrate(db: Database, migrations: readonly Migration[] = allMigrations): Promise<MigrateResult> {
   return db.transaction(async (tx) => {
@@ -23,6 +24,14 @@ export async function migrate(db: Database, migrations: readonly Migration[] = a
       applied_at timestamptz NOT NULL DEFAULT now())`);
     const rows = await tx.query<{ version: number }>(sql`SELECT version FROM kronos_migrations`);
     const done = new Set(rows.map((r) => r.version));
+    const known = Math.max(0, ...migrations.map((m) => m.version));
+    const newest = Math.max(0, ...done);
+    if (newest > known) {
+      // A newer Kronos migrated this database: older code writes columns it may have dropped.
+      throw new Error(
+        `the database schema is at version ${newest} but this Kronos knows versions up to ${known}: a newer Kronos migrated it; run that version or later`,
+      );
+    }
     const applied: string[] = [];
     for (const m of migrations) {
       if (done.has(m.version)) continue;
@@ -31,7 +40,7 @@ export async function migrate(db: Database, migrations: readonly Migration[] = a
       await tx.query(sql`INSERT INTO kronos_migrations (version, name) VALUES (${m.version}, ${m.name})`);
       applied.push(m.name);
     }
-    return { applied, current: Math.max(0, ...done, ...migrations.map((m) => m.version)) };
+    return { applied, current: known };
   });
 }
 

@@ -88,6 +88,12 @@ for (const backend of backends) {
       await conn.release();
     });
 
+    test("a database migrated by a newer build is refused, naming both versions", async () => {
+      await expect(migrate(db, migrations.slice(0, -1))).rejects.toThrow(
+        `the database schema is at version ${migrations.length} but this Kronos knows versions up to ${migrations.length - 1}`,
+      );
+    });
+
     test("migrate is idempotent and says what it did", async () => {
       expect(await migrate(db)).toEqual({ applied: [], current: migrations.length });
     });
