@@ -41,6 +41,29 @@ for (const backend of backends) {
       expect(row?.n).toBe(1);
     });
 
+    test("array parameters keep every string exactly: quotes, backslashes, braces, NULL as text", async () => {
+      const texts = [
+        "plain",
+        'with "quotes"',
+        "back\\slash\\",
+        "{braces},comma",
+        "NULL",
+        "",
+        null,
+        "ünïcødé ✓",
+        "a\nb",
+      ];
+      // Read back as rows: postgres.js reads a NULL element of a returned text[] as the text "NULL".
+      const rows = await db.query<{ v: string | null }>(
+        sql`SELECT v FROM unnest(${texts}::text[]) WITH ORDINALITY AS u(v, i) ORDER BY i`,
+      );
+      expect(rows.map((r) => r.v)).toEqual(texts);
+      const ints = await db.query<{ v: number }>(
+        sql`SELECT v FROM unnest(${[1, -2, 3_000_000_000]}::int8[]) WITH ORDINALITY AS u(v, i) ORDER BY i`,
+      );
+      expect(ints.map((r) => r.v)).toEqual([1, -2, 3_000_000_000]);
+    });
+
     test("fragments compose with renumbered parameters", async () => {
       const filter = sql`AND id > ${0}`;
       const rows = await db.query(sql`SELECT count(*)::int AS n FROM items WHERE id < ${10} ${filter}`);
