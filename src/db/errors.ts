@@ -18,18 +18,24 @@ export function sqlState(error: unknown): string | undefined {
   return undefined;
 }
 
+/** Socket and driver error codes that mean the connection is gone (a write to it fails with EPIPE). */
+const CONNECTION_LOST = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_DESTROYED",
+]);
+
 /** True when the error means the server or connection went away (retry later, do not crash). */
 export function isConnectionError(error: unknown): boolean {
   const state = sqlState(error);
   if (state?.startsWith("08") || state === SqlState.ADMIN_SHUTDOWN || state === SqlState.CANNOT_CONNECT_NOW)
     return true;
   const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
-  return (
-    code === "ECONNREFUSED" ||
-    code === "ECONNRESET" ||
-    code === "CONNECTION_CLOSED" ||
-    code === "CONNECTION_ENDED" ||
-    code === "CONNECT_TIMEOUT" ||
-    code === "CONNECTION_DESTROYED"
-  );
+  return typeof code === "string" && CONNECTION_LOST.has(code);
 }

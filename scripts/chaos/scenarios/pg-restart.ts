@@ -171,7 +171,8 @@ export async function pgRestartScenario(p: PgRestartProfile, profile: string): P
     );
     out.check(
       unexpected.length === 0,
-      `API calls during the outage failed with codes other than unavailable: ${JSON.stringify(unexpected)}`,
+      `API calls during the outage failed with codes other than unavailable: ${JSON.stringify(unexpected)}` +
+        ` (error log lines: ${JSON.stringify(outageErrors.slice(0, 3))})`,
     );
 
     out.figure("runs", p.runs);
