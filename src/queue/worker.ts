@@ -129,7 +129,7 @@ export class Worker {
         const ms = outcome.finishedAt - outcome.startedAt;
         this.#meanRunMs = Number.isFinite(this.#meanRunMs) ? this.#meanRunMs * 0.9 + ms * 0.1 : ms;
         this.#completer.push(outcome);
-        if (this.#waiting.length > 0) this.#startOrHold(this.#waiting.splice(0, this.#pool.free));
+        this.#startWaiting();
         // Slots came free: take more without waiting for a notification when a wake-up was
         // missed while the pool was full, or when work is waiting (once enough slots are free
         // to make the claim worth a round trip).
@@ -150,11 +150,22 @@ export class Worker {
     return this.#free() + Math.min(waitable, MAX_WAITING_PER_SLOT * slots);
   }
 
+  /** Slots free now and not promised (to a claim in flight): where handed-off jobs may start. */
+  #startable(): number {
+    return Math.max(0, this.#pool.free - this.#reserved);
+  }
+
   /** Starts what fits in the pool; the rest waits for slots (only handed-off jobs get here). */
   #startOrHold(claimed: ClaimedJob[]): void {
-    const now = Math.max(0, Math.min(claimed.length, this.#pool.free));
+    const now = Math.min(claimed.length, this.#startable());
     if (now > 0) this.#pool.start(claimed.slice(0, now));
     if (now < claimed.length) this.#waiting.push(...claimed.slice(now));
+  }
+
+  /** Starts waiting jobs in the slots that came free (after a job settled or a claim let go). */
+  #startWaiting(): void {
+    const now = Math.min(this.#waiting.length, this.#startable());
+    if (now > 0) this.#pool.start(this.#waiting.splice(0, now));
   }
 
   /** Forgets waiting jobs that were cancelled or whose lease was lost: they must not start. */
@@ -224,17 +235,19 @@ export class Worker {
     };
     // Hold the slots while the claim is in flight, or a completion could hand them off too.
     this.#reserved += limit;
-    let claimed: ClaimedJob[];
+    let claimed: ClaimedJob[] = [];
     try {
       claimed = await this.#claim(claimParams);
     } finally {
       this.#reserved -= limit;
+      // The claimed jobs take the slots held for them; handed-off jobs held back meanwhile, the rest.
+      if (claimed.length > 0) {
+        this.#hooks.onClaimed?.(claimed.length);
+        this.#pool.start(claimed);
+      }
+      this.#startWaiting();
     }
     this.#backlog = claimed.length === limit;
-    if (claimed.length > 0) {
-      this.#hooks.onClaimed?.(claimed.length);
-      this.#pool.start(claimed);
-    }
     return claimed.length;
   }
 

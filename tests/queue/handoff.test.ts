@@ -69,7 +69,7 @@ for (const backend of backends) {
       k.registry.register("parent", parentHandler(8, 0, granted));
       k.registry.register("child", async () => {
         most = Math.max(most, ++running);
-        await Bun.sleep(1);
+        await new Promise((resolve) => setImmediate(resolve)); // let the others start meanwhile
         running--;
         ran++;
       });
@@ -161,6 +161,61 @@ for (const backend of backends) {
       expect(granted[0]).toBeLessThanOrEqual(1);
       expect(most).toBe(3);
     });
+
+    // PostgreSQL only, as above. With short jobs the completion may hand off more than is free; the
+    // jobs that came without a slot must wait rather than start in the slots the claim holds.
+    test.skipIf(backend.name === "pglite")(
+      "short jobs handed off during a claim wait for slots the claim does not hold",
+      async () => {
+        const k = await node(3, { batchSize: 2 });
+        const granted: number[] = [];
+        const parentGate = deferred();
+        const claimGate = deferred();
+        const release = deferred();
+        let inClaim = 0;
+        let running = 0;
+        let most = 0;
+        let warm = false;
+        const busy = async () => {
+          most = Math.max(most, ++running);
+          await release.promise;
+          running--;
+        };
+        k.registry.register("warm", () => {
+          warm = true;
+        });
+        k.registry.register("parent", { ...parentHandler(2, 0, granted), run: () => parentGate.promise });
+        k.registry.register("child", busy);
+        k.registry.register("gated", {
+          run: busy,
+          async onClaimed(_tx, claimed) {
+            inClaim = claimed.length;
+            await claimGate.promise;
+            return undefined;
+          },
+        });
+        await k.start();
+        await k.submit({ type: "warm" }); // the worker learns its jobs are short
+        await waitFor("the first job", () => warm);
+        await k.submit({ type: "parent" });
+        await waitFor("the parent running", () => k.worker.inFlight === 1);
+        await jobs.submitMany(nodes.db, [{ type: "gated" }, { type: "gated" }]);
+        await waitFor("a claim of both gated jobs in flight", () => inClaim === 2);
+        parentGate.resolve();
+        await waitFor("the children handed off", () => granted.length === 1);
+        claimGate.resolve();
+        await waitFor("three jobs running", () => running >= 3);
+        release.resolve();
+        await waitFor("everything done", async () => {
+          const now = await nodes.db.query<{ n: number }>(
+            sql`SELECT count(*)::int AS n FROM kronos_jobs WHERE state <> 'completed'`,
+          );
+          return now[0]?.n === 0;
+        });
+        expect(granted).toEqual([2]);
+        expect(most).toBe(3);
+      },
+    );
 
     test("a waiting job that is cancelled never starts; the others run", async () => {
       // Leases renewed only every 20 s: the cancel notification alone must take the job out.
