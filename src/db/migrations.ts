@@ -6,6 +6,7 @@ import m0003 from "../../migrations/0003_queue_planning.sql" with { type: "text"
 import m0004 from "../../migrations/0004_workflow_writes.sql" with { type: "text" };
 import m0005 from "../../migrations/0005_derived_counters.sql" with { type: "text" };
 import m0006 from "../../migrations/0006_cheaper_step_writes.sql" with { type: "text" };
+import m0007 from "../../migrations/0007_event_batches.sql" with { type: "text" };
 
 export interface Migration {
   readonly version: number;
@@ -20,4 +21,5 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: "0004_workflow_writes", sql: m0004 },
   { version: 5, name: "0005_derived_counters", sql: m0005 },
   { version: 6, name: "0006_cheaper_step_writes", sql: m0006 },
+  { version: 7, name: "0007_event_batches", sql: m0007 },
 ];

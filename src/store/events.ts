@@ -1,4 +1,4 @@
-import { type Queryable, sql } from "../db/index.ts";
+import { json, type Queryable, sql } from "../db/index.ts";
 
 export type EventType =
   | "run_started"
@@ -39,39 +39,49 @@ export function notifyPayload(runIds: Iterable<string>): string {
   return ids.length <= 100 ? ids.join(",") : "";
 }
 
+/** How an event is stored in its batch row (migration 0007): absent fields are left out. */
+function stored(e: NewEvent): Record<string, unknown> {
+  const event: Record<string, unknown> = { type: e.type };
+  if (e.step !== undefined) event.step = e.step;
+  if (e.attempt !== undefined) event.attempt = e.attempt;
+  if (e.data !== undefined && Object.keys(e.data).length > 0) event.data = e.data;
+  return event;
+}
+
 /**
- * Appends events in one statement, which also notifies `kronos_events` (delivered at commit). Each
- * run's sequence numbers continue gaplessly from its last one, read from the primary key.
+ * Appends events in one statement, which also notifies `kronos_events` (delivered at commit). A
+ * run's events from one call are one row of `kronos_event_batches`, numbered gaplessly on from the
+ * run's last seq (read from the primary key), in the order given.
  * Callers must hold the runs' row locks (runs.lock, in id order) for the rest of the transaction:
  * that is what serialises appenders of one run. Two appenders that did not would collide on the
  * primary key (an error, never a gap or a reordering).
  */
 export async function append(db: Queryable, events: readonly NewEvent[]): Promise<void> {
   if (events.length === 0) return;
-  // Number each run's new events 1..n here; the statement adds the run's last seq to them.
-  const perRun = new Map<string, number>();
-  const index = events.map((e) => {
-    const n = (perRun.get(e.runId) ?? 0) + 1;
-    perRun.set(e.runId, n);
-    return n;
-  });
-  const ids = [...perRun.keys()];
+  const perRun = new Map<string, Record<string, unknown>[]>();
+  for (const e of events) {
+    const list = perRun.get(e.runId);
+    if (list) list.push(stored(e));
+    else perRun.set(e.runId, [stored(e)]);
+  }
+  const batches = [...perRun].map(([run, list]) => ({ run, events: list }));
   const inserted = await db.query<{ n: number }>(sql`
-    WITH base AS (
-      SELECT r.id, coalesce((SELECT max(e.seq) FROM kronos_events e WHERE e.run_id = r.id), 0) AS seq
-      FROM kronos_runs r WHERE r.id = ANY(${ids}::uuid[])
+    WITH input AS (
+      SELECT b.run, b.events, jsonb_array_length(b.events) AS n
+      FROM jsonb_to_recordset(${json(batches)}::jsonb) AS b(run uuid, events jsonb)
+    ), base AS (
+      SELECT i.run, i.events, i.n,
+             coalesce((SELECT e.last_seq FROM kronos_event_batches e WHERE e.run_id = i.run
+                       ORDER BY e.seq DESC LIMIT 1), 0) AS last
+      FROM input i JOIN kronos_runs r ON r.id = i.run
     ), ins AS (
-      INSERT INTO kronos_events (run_id, seq, type, step, attempt, data)
-      SELECT e.run_id, base.seq + e.i, e.type, e.step, e.attempt, e.data::jsonb
-      FROM unnest(${events.map((e) => e.runId)}::uuid[], ${index}::int[], ${events.map((e) => e.type)}::text[],
-                  ${events.map((e) => e.step ?? null)}::text[], ${events.map((e) => e.attempt ?? null)}::int[],
-                  ${events.map((e) => JSON.stringify(e.data ?? {}))}::text[]) AS e(run_id, i, type, step, attempt, data)
-      JOIN base ON base.id = e.run_id
+      INSERT INTO kronos_event_batches (run_id, seq, last_seq, events)
+      SELECT run, last + 1, last + n, events FROM base
       RETURNING 1
     )
-    SELECT (SELECT count(*) FROM ins)::int AS n, pg_notify('kronos_events', ${notifyPayload(ids)})`);
-  if (inserted[0]?.n !== events.length) {
-    throw new Error(`cannot append events: ${events.length - (inserted[0]?.n ?? 0)} name a run that does not exist`);
+    SELECT (SELECT count(*) FROM ins)::int AS n, pg_notify('kronos_events', ${notifyPayload(perRun.keys())})`);
+  if (inserted[0]?.n !== perRun.size) {
+    throw new Error(`cannot append events: ${perRun.size - (inserted[0]?.n ?? 0)} name a run that does not exist`);
   }
 }
 
@@ -80,8 +90,16 @@ export async function list(
   db: Queryable,
   p: { runId: string; afterSeq?: number; limit?: number },
 ): Promise<EventRow[]> {
+  const after = p.afterSeq ?? 0;
+  // From the batch that holds seq after+1 (one backward probe of the primary key) onwards.
   return db.query<EventRow>(sql`
-    SELECT run_id AS "runId", seq, type, step, attempt, data, at FROM kronos_events
-    WHERE run_id = ${p.runId} AND seq > ${p.afterSeq ?? 0}
-    ORDER BY seq LIMIT ${p.limit ?? 100_000}`);
+    SELECT b.run_id AS "runId", b.seq + e.i::int - 1 AS seq, e.event->>'type' AS type,
+           e.event->>'step' AS step, (e.event->>'attempt')::int AS attempt,
+           coalesce(e.event->'data', '{}') AS data, b.at
+    FROM kronos_event_batches b CROSS JOIN LATERAL jsonb_array_elements(b.events) WITH ORDINALITY AS e(event, i)
+    WHERE b.run_id = ${p.runId}
+      AND b.seq >= coalesce((SELECT max(f.seq) FROM kronos_event_batches f
+                             WHERE f.run_id = ${p.runId} AND f.seq <= ${after} + 1), 1)
+      AND b.seq + e.i::int - 1 > ${after}
+    ORDER BY b.seq, e.i LIMIT ${p.limit ?? 100_000}`);
 }

@@ -146,7 +146,7 @@ export async function deleteFinished(db: Queryable, p: { before: Date; limit: nu
     ), step AS (
       DELETE FROM kronos_steps WHERE run_id IN (SELECT id FROM run)
     ), event AS (
-      DELETE FROM kronos_events WHERE run_id IN (SELECT id FROM run)
+      DELETE FROM kronos_event_batches WHERE run_id IN (SELECT id FROM run)
     )
     SELECT count(*)::int AS n FROM run`);
   return row?.n ?? 0;
@@ -217,12 +217,14 @@ export async function startMany(
         ON s.run_id = run.id
       LEFT JOIN job ON job.run_id = run.id AND job.step = s.name
     ), event AS (
-      INSERT INTO kronos_events (run_id, seq, type, step, data)
-      SELECT run.id, 1, 'run_started', NULL, input.started::jsonb FROM run JOIN input ON input.id = run.id
-      UNION ALL
-      SELECT job.run_id, 1 + row_number() OVER (PARTITION BY job.run_id ORDER BY job.id), 'step_scheduled', job.step,
-             jsonb_build_object('jobId', job.id)
-      FROM job
+      INSERT INTO kronos_event_batches (run_id, seq, last_seq, events)
+      SELECT run.id, 1, 1 + count(job.id)::int,
+             jsonb_build_array(jsonb_build_object('type', 'run_started', 'data', input.started::jsonb))
+             || coalesce(jsonb_agg(jsonb_build_object('type', 'step_scheduled', 'step', job.step,
+                                                      'data', jsonb_build_object('jobId', job.id)) ORDER BY job.id)
+                         FILTER (WHERE job.id IS NOT NULL), '[]')
+      FROM run JOIN input ON input.id = run.id LEFT JOIN job ON job.run_id = run.id
+      GROUP BY run.id, input.started
     )
     SELECT id, pg_notify('kronos_events', ${events.notifyPayload(rs.map((r) => r.id))}) FROM run`);
   const fresh = new Set(inserted.map((r) => r.id));

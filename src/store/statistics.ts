@@ -1,7 +1,13 @@
 import { type Queryable, sql, staticSql } from "../db/index.ts";
 
 /** The tables whose plans depend on statistics: every hot statement reads one of them. */
-export const HOT_TABLES = ["kronos_jobs", "kronos_runs", "kronos_steps", "kronos_events", "kronos_blobs"] as const;
+export const HOT_TABLES = [
+  "kronos_jobs",
+  "kronos_runs",
+  "kronos_steps",
+  "kronos_event_batches",
+  "kronos_blobs",
+] as const;
 export type HotTable = (typeof HOT_TABLES)[number];
 
 /**

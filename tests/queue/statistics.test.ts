@@ -40,7 +40,7 @@ for (const backend of backends) {
       expect(pass.analysed).toEqual(["kronos_jobs"]);
       expect(await analysed(t.db, "kronos_jobs")).toBe(true);
       // The other hot tables still wait for enough changes; kronos_jobs is never analysed again.
-      expect(pass.waiting).toEqual(["kronos_blobs", "kronos_events", "kronos_runs", "kronos_steps"]);
+      expect(pass.waiting).toEqual(["kronos_blobs", "kronos_event_batches", "kronos_runs", "kronos_steps"]);
       expect(await analyzeFreshTables(t.db, 1_000)).toEqual({ analysed: [], waiting: pass.waiting });
     });
   });

@@ -92,7 +92,7 @@ export const backends = [
 /** Clears every table between tests of one file. */
 export async function truncateAll(db: Database): Promise<void> {
   await db.query(
-    sql`TRUNCATE kronos_events, kronos_steps, kronos_runs, kronos_jobs, kronos_blobs, kronos_definitions, kronos_cron, kronos_nodes RESTART IDENTITY CASCADE`,
+    sql`TRUNCATE kronos_event_batches, kronos_steps, kronos_runs, kronos_jobs, kronos_blobs, kronos_definitions, kronos_cron, kronos_nodes RESTART IDENTITY CASCADE`,
   );
 }
 

@@ -27,7 +27,7 @@ const COUNT_WRITES = `
   END $$;
   CREATE TRIGGER test_runs AFTER INSERT OR UPDATE ON kronos_runs FOR EACH ROW EXECUTE FUNCTION test_count_write();
   CREATE TRIGGER test_steps AFTER INSERT OR UPDATE ON kronos_steps FOR EACH ROW EXECUTE FUNCTION test_count_write();
-  CREATE TRIGGER test_events AFTER INSERT ON kronos_events FOR EACH ROW EXECUTE FUNCTION test_count_write();`;
+  CREATE TRIGGER test_events AFTER INSERT ON kronos_event_batches FOR EACH ROW EXECUTE FUNCTION test_count_write();`;
 
 for (const backend of backends) {
   describe(`row writes on ${backend.name}`, () => {
@@ -40,7 +40,7 @@ for (const backend of backends) {
     });
     afterAll(() => t.close());
 
-    test("a six-step run updates its run row once and each step row at most three times", async () => {
+    test("a six-step run updates its run row once, each step row at most three times, and logs one row per transaction", async () => {
       const k = await Kronos.open({ db, log: silentLogger, worker: { concurrency: 10, pollIntervalMs: 50 } });
       try {
         await k.register(dag6);
@@ -68,8 +68,16 @@ for (const backend of backends) {
       expect(n("kronos_steps", "INSERT")).toBe(6);
       expect(n("kronos_steps", "UPDATE")).toBeGreaterThanOrEqual(12);
       expect(n("kronos_steps", "UPDATE")).toBeLessThanOrEqual(18);
-      // run_started, then scheduled/started/completed per step, then run_completed.
-      expect(n("kronos_events", "INSERT")).toBe(20);
+      // The log: run_started, then scheduled/started/completed per step, then run_completed, with
+      // seq 1..20; stored one row per run per transaction: the start, a's claim, the completions
+      // of a (b handed off) and b (c1-c3 handed off), of the c steps (one to three batches), of d.
+      const logged = await db.query<{ seq: number; type: string }>(
+        sql`SELECT seq, type FROM kronos_events ORDER BY seq`,
+      );
+      expect(logged.map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      expect([logged[0]?.type, logged[19]?.type]).toEqual(["run_started", "run_completed"]);
+      expect(n("kronos_event_batches", "INSERT")).toBeGreaterThanOrEqual(6);
+      expect(n("kronos_event_batches", "INSERT")).toBeLessThanOrEqual(8);
     });
   });
 }
