@@ -67,16 +67,15 @@ export async function append(db: Queryable, events: readonly NewEvent[]): Promis
   const batches = [...perRun].map(([run, list]) => ({ run, events: list }));
   const inserted = await db.query<{ n: number }>(sql`
     WITH input AS (
-      SELECT b.run, b.events, jsonb_array_length(b.events) AS n
-      FROM jsonb_to_recordset(${json(batches)}::jsonb) AS b(run uuid, events jsonb)
-    ), base AS (
-      SELECT i.run, i.events, i.n,
-             coalesce((SELECT e.last_seq FROM kronos_event_batches e WHERE e.run_id = i.run
-                       ORDER BY e.seq DESC LIMIT 1), 0) AS last
-      FROM input i JOIN kronos_runs r ON r.id = i.run
+      SELECT b.run, b.events FROM jsonb_to_recordset(${json(batches)}::jsonb) AS b(run uuid, events jsonb)
+    ), base AS MATERIALIZED (
+      SELECT r.id, coalesce((SELECT e.last_seq FROM kronos_event_batches e WHERE e.run_id = r.id
+                             ORDER BY e.seq DESC LIMIT 1), 0) AS last
+      FROM kronos_runs r WHERE r.id = ANY(${[...perRun.keys()]}::uuid[])
     ), ins AS (
       INSERT INTO kronos_event_batches (run_id, seq, last_seq, events)
-      SELECT run, last + 1, last + n, events FROM base
+      SELECT i.run, base.last + 1, base.last + jsonb_array_length(i.events), i.events
+      FROM input i JOIN base ON base.id = i.run
       RETURNING 1
     )
     SELECT (SELECT count(*) FROM ins)::int AS n, pg_notify('kronos_events', ${notifyPayload(perRun.keys())})`);
