@@ -152,11 +152,13 @@ export async function deleteFinished(db: Queryable, p: { before: Date; limit: nu
   return row?.n ?? 0;
 }
 
-/** Input blob hashes of runs. */
-export async function inputHashes(db: Queryable, p: { ids: readonly string[] }): Promise<Map<string, string>> {
-  const rows = await db.query<{ id: string; inputHash: string }>(sql`
-    SELECT id, input_hash AS "inputHash" FROM kronos_runs WHERE id = ANY(${[...new Set(p.ids)]}::uuid[])`);
-  return new Map(rows.map((r) => [r.id, r.inputHash]));
+/** Input values of runs (their blobs, read in the same statement). */
+export async function inputs(db: Queryable, p: { ids: readonly string[] }): Promise<Map<string, unknown>> {
+  if (p.ids.length === 0) return new Map();
+  const rows = await db.query<{ id: string; input: unknown }>(sql`
+    SELECT r.id, b.data AS input FROM kronos_runs r JOIN kronos_blobs b ON b.hash = r.input_hash
+    WHERE r.id = ANY(${[...new Set(p.ids)]}::uuid[])`);
+  return new Map(rows.map((r) => [r.id, r.input]));
 }
 
 export interface StartRun {

@@ -56,20 +56,68 @@ export async function outputs(db: Queryable, keys: readonly StepKey[]): Promise<
     WHERE s.output_hash IS NOT NULL`);
 }
 
-/** Points steps at their new jobs: scheduled, or already running (attempt 1) when handed off. */
-export async function markScheduled(
+/** Output values of the named steps that have one (their blobs, read in the same statement). */
+export async function outputValues(
   db: Queryable,
-  rows: readonly (StepKey & { jobId: number; running: boolean })[],
-): Promise<void> {
-  if (rows.length === 0) return;
-  await db.query(sql`
-    UPDATE kronos_steps s SET job_id = u.j,
-      status = CASE WHEN u.running = 1 THEN 'running' ELSE 'scheduled' END,
-      attempt = CASE WHEN u.running = 1 THEN 1 ELSE s.attempt END,
-      started_at = CASE WHEN u.running = 1 THEN now() ELSE s.started_at END
-    FROM unnest(${runIds(rows)}::uuid[], ${names(rows)}::text[], ${rows.map((r) => r.jobId)}::bigint[],
-                ${rows.map((r) => (r.running ? 1 : 0))}::int[]) AS u(r, n, j, running) -- 0/1: see markFailed
-    WHERE s.run_id = u.r AND s.name = u.n`);
+  keys: readonly StepKey[],
+): Promise<(StepKey & { output: unknown })[]> {
+  if (keys.length === 0) return [];
+  return db.query(sql`
+    SELECT s.run_id AS "runId", s.name, b.data AS output
+    FROM kronos_steps s JOIN unnest(${runIds(keys)}::uuid[], ${names(keys)}::text[]) AS k(r, n) ON s.run_id = k.r AND s.name = k.n
+    JOIN kronos_blobs b ON b.hash = s.output_hash`);
+}
+
+/** A step that became ready, with the settings of its job. */
+export interface ReadyStep extends StepKey {
+  jobType: string;
+  payload: unknown;
+  definitionId: number;
+  maxRetries: number;
+  timeoutMs: number | null;
+}
+
+/**
+ * Creates the jobs of ready steps and points their step rows at them, in one statement. The first
+ * `claim.count` jobs are created running under `claim.worker`'s lease (attempt 1, step running),
+ * the rest pending (step scheduled). Returns the job ids in the order of `rows`.
+ */
+export async function schedule(
+  db: Queryable,
+  rows: readonly ReadyStep[],
+  claim: { worker: string; leaseMs: number; count: number } = { worker: "", leaseMs: 0, count: 0 },
+): Promise<number[]> {
+  if (rows.length === 0) return [];
+  const created = await db.query<{ id: number }>(sql`
+    WITH u AS (
+      SELECT * FROM unnest(${runIds(rows)}::uuid[], ${names(rows)}::text[], ${rows.map((r) => r.jobType)}::text[],
+                           ${rows.map((r) => JSON.stringify(r.payload))}::text[], ${rows.map((r) => r.definitionId)}::int[],
+                           ${rows.map((r) => r.maxRetries)}::int[], ${rows.map((r) => r.timeoutMs)}::int[])
+                    WITH ORDINALITY AS u(r, n, t, p, d, mr, tm, i)
+    ), job AS (
+      INSERT INTO kronos_jobs (type, payload, max_retries, timeout_ms, definition_id,
+                               state, attempt, lease_owner, lease_expires_at, started_at)
+      SELECT t, p::jsonb, mr, tm, d,
+             CASE WHEN claimed THEN 'running' ELSE 'pending' END, CASE WHEN claimed THEN 1 ELSE 0 END,
+             CASE WHEN claimed THEN ${claim.worker}::text END,
+             CASE WHEN claimed THEN now() + ${claim.leaseMs} * interval '1 millisecond' END,
+             CASE WHEN claimed THEN now() END
+      FROM (SELECT u.*, u.i <= ${claim.count} AS claimed FROM u) AS c
+      ORDER BY i
+      RETURNING id, state = 'running' AS running
+    ), numbered AS (
+      -- Identity values follow the insert order above: the k-th smallest id is the k-th row.
+      SELECT id, running, row_number() OVER (ORDER BY id) AS i FROM job
+    ), step AS (
+      UPDATE kronos_steps s SET job_id = j.id,
+        status = CASE WHEN j.running THEN 'running' ELSE 'scheduled' END,
+        attempt = CASE WHEN j.running THEN 1 ELSE s.attempt END,
+        started_at = CASE WHEN j.running THEN now() ELSE s.started_at END
+      FROM numbered j JOIN u ON u.i = j.i
+      WHERE s.run_id = u.r AND s.name = u.n
+    )
+    SELECT j.id FROM numbered j ORDER BY j.i`);
+  return created.map((c) => c.id);
 }
 
 export async function markRunning(db: Queryable, rows: readonly (StepKey & { attempt: number })[]): Promise<void> {

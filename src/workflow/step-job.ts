@@ -34,29 +34,38 @@ const keyOf = (k: StepKey) => `${k.runId}\0${k.name}`;
 const payloadOf = (job: ClaimedJob) => job.payload as StepPayload;
 
 /**
- * Schedules steps that became ready: one job each, the step rows pointed at them, and a
- * step_scheduled event each (appended by the caller with its other events).
+ * Schedules steps that became ready in one statement: a job each, the step rows pointed at them,
+ * and a step_scheduled event each (appended by the caller with its other events). The first
+ * `claim.count` are created claimed by `claim.worker` (their step_started logged too).
  */
 export async function scheduleSteps(
   tx: Queryable,
   ready: readonly { def: LoadedDefinition; runId: string; step: string }[],
   out: NewEvent[],
-  claimedBy?: { worker: string; leaseMs: number },
+  claim?: { worker: string; leaseMs: number; count: number },
 ): Promise<number[]> {
   if (ready.length === 0) return [];
-  const ids = await jobs.submitMany(
+  const ids = await steps.schedule(
     tx,
-    ready.map((r) => stepJob(r.def, r.runId, r.step)),
-    claimedBy,
-  );
-  await steps.markScheduled(
-    tx,
-    ready.map((r, i) => ({ runId: r.runId, name: r.step, jobId: ids[i] as number, running: claimedBy !== undefined })),
+    ready.map((r) => {
+      const job = stepJob(r.def, r.runId, r.step);
+      return {
+        runId: r.runId,
+        name: r.step,
+        jobType: job.type,
+        payload: job.payload,
+        definitionId: r.def.id,
+        maxRetries: job.maxRetries ?? 3,
+        timeoutMs: job.timeoutMs ?? null,
+      };
+    }),
+    claim,
   );
   ready.forEach((r, i) => {
     out.push({ runId: r.runId, type: "step_scheduled", step: r.step, data: { jobId: ids[i] } });
-    if (claimedBy)
+    if (claim && i < claim.count) {
       out.push({ runId: r.runId, type: "step_started", step: r.step, attempt: 1, data: { jobId: ids[i] } });
+    }
   });
   return ids;
 }
@@ -128,7 +137,7 @@ export class StepJobHandler implements JobHandler<StepPayload> {
     const stopped = claimable.filter((j) => status.get(payloadOf(j).runId) !== "running").map((j) => j.id);
     if (stopped.length > 0) await jobs.cancelMany(tx, { ids: stopped });
     const claimed = claimable.filter((j) => status.get(payloadOf(j).runId) === "running");
-    // Load every claimed step's input: dependency outputs and run inputs (pipelined), then blobs.
+    // Load every claimed step's input: dependency outputs and run inputs, pipelined.
     const depKeys: StepKey[] = [];
     const rootRuns: string[] = [];
     for (const j of claimed) {
@@ -137,21 +146,20 @@ export class StepJobHandler implements JobHandler<StepPayload> {
       if (after.length === 0) rootRuns.push(runId);
       for (const dep of after) depKeys.push({ runId, name: dep });
     }
-    const [, outs, inputHashes] = await Promise.all([
+    const [, outs, runInputs] = await Promise.all([
       steps.markRunning(
         tx,
         claimed.map((j) => ({ runId: payloadOf(j).runId, name: payloadOf(j).step, attempt: j.attempt })),
       ),
-      steps.outputs(tx, depKeys),
-      rootRuns.length > 0 ? runs.inputHashes(tx, { ids: rootRuns }) : new Map<string, string>(),
+      steps.outputValues(tx, depKeys),
+      runs.inputs(tx, { ids: rootRuns }),
     ]);
-    const values = await blobs.get(tx, [...outs.map((o) => o.outputHash), ...inputHashes.values()]);
-    const outputHash = new Map(outs.map((o) => [keyOf(o), o.outputHash]));
+    const outputOf = new Map(outs.map((o) => [keyOf(o), o.output]));
     const started: NewEvent[] = [];
     for (const j of claimed) {
       const { runId, step } = payloadOf(j);
-      const input = assembleInput(this.#def(j), step, values.get(inputHashes.get(runId) ?? ""), (dep) =>
-        values.get(outputHash.get(keyOf({ runId, name: dep })) ?? ""),
+      const input = assembleInput(this.#def(j), step, runInputs.get(runId), (dep) =>
+        outputOf.get(keyOf({ runId, name: dep })),
       );
       this.#inputs.set(j.id, { input });
       started.push({ runId, type: "step_started", step, attempt: j.attempt, data: { jobId: j.id } });
@@ -210,13 +218,15 @@ export class StepJobHandler implements JobHandler<StepPayload> {
       live.map((d) => ({ def: this.#def(d.job), ...payloadOf(d.job) })),
     );
     // Hand the next steps to this worker when it has room: they start right after the commit.
-    const mine = ready.slice(0, handoff.reserve(ready.length));
-    await scheduleSteps(tx, ready.slice(mine.length), out);
-    if (mine.length > 0) {
+    const mine = handoff.reserve(ready.length);
+    if (mine === 0) {
+      await scheduleSteps(tx, ready, out);
+    } else {
       // What later readers get is the stored JSON, not the live object: hand that on too.
       const known = new Map(keys.map((k, i) => [k, JSON.parse((outputs[i] as blobs.Blob).json) as unknown]));
-      await this.#handOff(tx, mine, known, handoff, out);
+      await this.#handOff(tx, ready, mine, known, handoff, out);
     }
+    let results: RunResult[] = [];
     if (finished.length > 0) {
       const jobOfRun = new Map(live.map((d) => [payloadOf(d.job).runId, d.job.id]));
       for (const r of finished) {
@@ -226,35 +236,39 @@ export class StepJobHandler implements JobHandler<StepPayload> {
           outcome: "completed",
         });
       }
-      const hashes = new Map(keys.map((k, i) => [k, (outputs[i] as blobs.Blob).hash]));
-      await completeRuns(tx, finished, hashes, out);
+      results = await runResults(tx, finished, new Map(keys.map((k, i) => [k, (outputs[i] as blobs.Blob).hash])));
+      for (const r of results) out.push({ runId: r.id, type: "run_completed", data: { outputHash: r.outputHash } });
     }
-    await events.append(tx, out);
+    // The finished runs' rows, their combined outputs and every event: one round trip.
+    await Promise.all([
+      blobs.put(
+        tx,
+        results.flatMap((r) => (r.blob ? [r.blob] : [])),
+      ),
+      runs.complete(tx, { runs: results }),
+      events.append(tx, out),
+    ]);
   }
 
   /**
-   * Creates ready steps' jobs already claimed by this worker and prepares their inputs: outputs
-   * from this batch are in memory; any other dependency's output is read in two queries.
+   * Schedules ready steps, the first `count` created already claimed by this worker, and prepares
+   * those steps' inputs: outputs from this batch are in memory; any other dependency's output is
+   * read in one query.
    */
   async #handOff(
     tx: Queryable,
-    ready: readonly { def: LoadedDefinition; runId: string; step: string }[],
+    all: readonly { def: LoadedDefinition; runId: string; step: string }[],
+    count: number,
     known: Map<string, unknown>,
     handoff: Handoff,
     out: NewEvent[],
   ): Promise<void> {
-    const ids = await scheduleSteps(tx, ready, out, { worker: handoff.worker, leaseMs: handoff.leaseMs });
+    const ids = await scheduleSteps(tx, all, out, { worker: handoff.worker, leaseMs: handoff.leaseMs, count });
+    const ready = all.slice(0, count);
     const missing = ready.flatMap((r) =>
       (r.def.dag.after.get(r.step) ?? []).map((name) => ({ runId: r.runId, name })).filter((k) => !known.has(keyOf(k))),
     );
-    if (missing.length > 0) {
-      const outs = await steps.outputs(tx, missing);
-      const values = await blobs.get(
-        tx,
-        outs.map((o) => o.outputHash),
-      );
-      for (const o of outs) known.set(keyOf(o), values.get(o.outputHash));
-    }
+    for (const o of await steps.outputValues(tx, missing)) known.set(keyOf(o), o.output);
     ready.forEach((r, i) => {
       const id = ids[i] as number;
       const job = stepJob(r.def, r.runId, r.step);
@@ -383,16 +397,22 @@ async function whatFollows(
   return { ready: [...ready.values()], finished };
 }
 
+/** A finished run's output: its sink's (hash), or an object keyed by sink when several (new blob). */
+interface RunResult {
+  id: string;
+  outputHash: string;
+  blob?: blobs.Blob;
+}
+
 /**
- * Marks runs completed with the output of their sink (or an object keyed by sink when several).
- * `known` has the output hashes of steps completed in this transaction; others are read.
+ * The outputs of finished runs. `known` has the output hashes of steps completed in this
+ * transaction; others are read.
  */
-async function completeRuns(
+async function runResults(
   tx: Queryable,
   finished: readonly { runId: string; def: LoadedDefinition }[],
   known: ReadonlyMap<string, string>,
-  out: NewEvent[],
-): Promise<void> {
+): Promise<RunResult[]> {
   const sinkKeys = finished.flatMap((r) => r.def.dag.sinks.map((name) => ({ runId: r.runId, name })));
   const missing = sinkKeys.filter((k) => !known.has(keyOf(k)));
   const hashes = new Map([
@@ -405,15 +425,9 @@ async function completeRuns(
     tx,
     multi.flatMap((r) => r.def.dag.sinks.map((s) => hashOf(r.runId, s))),
   );
-  const results = finished.map((r) => {
+  return finished.map((r) => {
     if (r.def.dag.sinks.length === 1) return { id: r.runId, outputHash: hashOf(r.runId, r.def.dag.sinks[0] as string) };
     const blob = blobs.toBlob(Object.fromEntries(r.def.dag.sinks.map((s) => [s, values.get(hashOf(r.runId, s))])));
     return { id: r.runId, outputHash: blob.hash, blob };
   });
-  await blobs.put(
-    tx,
-    results.flatMap((r) => ("blob" in r && r.blob ? [r.blob] : [])),
-  );
-  await runs.complete(tx, { runs: results });
-  for (const r of results) out.push({ runId: r.id, type: "run_completed", data: { outputHash: r.outputHash } });
 }

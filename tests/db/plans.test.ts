@@ -54,10 +54,11 @@ describe("plans of batched step writes on postgres", () => {
           keys.map((k) => ({ ...k, outputHash: "0".repeat(64) })),
         ),
       ),
-      markScheduled: await planOf(t.db, (q) =>
-        steps.markScheduled(
+      schedule: await planOf(t.db, (q) =>
+        steps.schedule(
           q,
-          keys.map((k, i) => ({ ...k, jobId: i + 1, running: true })),
+          keys.map((k) => ({ ...k, jobType: "t", payload: {}, definitionId: 1, maxRetries: 3, timeoutMs: null })),
+          { worker: "w", leaseMs: 1_000, count: 150 },
         ),
       ),
       markRunning: await planOf(t.db, (q) =>
