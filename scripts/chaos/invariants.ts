@@ -24,9 +24,9 @@ export interface RunAudit {
   badTerminal: number;
   /** Runs whose event seq is not 1..n. */
   seqGaps: number;
-  /** (run, step) pairs with more than one completed job (a step scheduled twice). */
+  /** (run, step) pairs scheduled more than once (two jobs for one step). */
   doubleJobs: number;
-  /** Step jobs of these runs that are not completed (dead, pending, running) at the end. */
+  /** Step jobs of completed runs still in the job table (each goes with its completion). */
   unfinishedJobs: number;
   /** Completed runs whose output is not what the pipeline computes from their input. */
   wrongOutputs: number;
@@ -90,17 +90,20 @@ export async function auditRuns(db: Database, keys: readonly string[]): Promise<
     WHERE r.id = ANY(${ids}::uuid[])
     GROUP BY r.id
     HAVING count(e.seq) = 0 OR min(e.seq) <> 1 OR max(e.seq) <> count(e.seq)`);
-  const jobRows = await db.query<{ runId: string; step: string; state: string; n: number }>(sql`
-    SELECT payload->>'runId' AS "runId", payload->>'step' AS step, state, count(*)::int AS n FROM kronos_jobs
-    WHERE type = 'kronos.workflow_step' AND payload->>'runId' = ANY(${ids}::text[])
-    GROUP BY 1, 2, 3`);
   const doubleJobs = note(
-    "steps with more than one completed job",
-    jobRows.filter((j) => j.state === "completed" && j.n > 1),
+    "steps scheduled more than once",
+    await db.query(sql`
+      SELECT run_id, step, count(*)::int AS n FROM kronos_events
+      WHERE run_id = ANY(${ids}::uuid[]) AND type = 'step_scheduled'
+      GROUP BY run_id, step HAVING count(*) > 1`),
   );
+  // A completed step's job row is deleted with its completion: a completed run leaves none.
   const unfinishedJobs = note(
-    "step jobs not completed",
-    jobRows.filter((j) => j.state !== "completed"),
+    "step jobs left behind by completed runs",
+    await db.query(sql`
+      SELECT j.id, payload->>'runId' AS "runId", payload->>'step' AS step, j.state FROM kronos_jobs j
+      JOIN kronos_runs r ON r.id::text = j.payload->>'runId' AND r.status = 'completed'
+      WHERE j.type = 'kronos.workflow_step' AND j.payload->>'runId' = ANY(${ids}::text[])`),
   );
   const outputs = await db.query<{ id: string; input: unknown; output: unknown }>(sql`
     SELECT r.id, bi.data AS input, bo.data AS output FROM kronos_runs r

@@ -15,7 +15,7 @@ const ABOUT: Record<number, string> = {
     "Runs are started over the API (Connect, one idempotency key per run, retried on another node when a call " +
     "fails) while a random node is SIGKILLed every few seconds and replaced. Checked: every run completes with " +
     "the right output; exactly one step_completed event per step, agreeing with the steps table; gapless event " +
-    "logs; no step job completed twice; how often steps ran more than once.",
+    "logs; no step scheduled twice and no step job left behind; how often steps ran more than once.",
   2:
     "Nodes run the DAG while PostgreSQL is stopped with `pg_ctl stop -m fast` and started again. Checked: the " +
     "same processes carry on (no exit, no restart), each reports NOT_SERVING and then SERVING on " +

@@ -137,11 +137,15 @@ export class Completer {
       committed = await this.#o.db.transaction(async (tx) => {
         const done = await jobs.complete(
           tx,
-          completed.map((c) => ({
-            id: c.job.id,
-            attempt: c.job.attempt,
-            result: this.#o.registry.get(c.job.type)?.storeResult === false ? undefined : c.result,
-          })),
+          completed.map((c) => {
+            const handler = this.#o.registry.get(c.job.type);
+            return {
+              id: c.job.id,
+              attempt: c.job.attempt,
+              result: handler?.storeResult === false ? undefined : c.result,
+              remove: handler?.keepCompleted === false,
+            };
+          }),
         );
         const gone = await jobs.fail(
           tx,

@@ -33,6 +33,13 @@ export interface JobHandler<P = unknown> {
   run(payload: P, ctx: JobContext): unknown | Promise<unknown>;
   /** Keep the handler's return value in the job row (default true). */
   storeResult?: boolean;
+  /**
+   * Keep the job's row once it completes (default true). A handler whose own records say all
+   * there is to say about a completed job sets false: the row is deleted by the transaction that
+   * records the completion, which writes no new row version and no index entries. Failed jobs are
+   * always kept (retry, dead-letter).
+   */
+  keepCompleted?: boolean;
   /** Runs in the claim's transaction; returns ids of jobs it settled itself, which are not run. */
   onClaimed?(tx: Queryable, jobs: readonly ClaimedJob[]): Promise<Iterable<number> | undefined>;
   onCompleted?(tx: Queryable, jobs: readonly CompletedJob[], handoff: Handoff): Promise<void>;

@@ -124,17 +124,25 @@ export interface Completion {
   id: number;
   attempt: number;
   result?: unknown;
+  /** Delete the row instead of keeping it completed (see JobHandler.keepCompleted). */
+  remove?: boolean;
 }
 
 /**
- * Marks jobs completed, but only where the worker still holds them at that attempt: a late
- * completion from a worker whose lease expired is refused. Returns the accepted attempt by job id
- * (an outcome of an older attempt of the same job, in the same batch, is not accepted).
+ * Marks jobs completed, or deletes those marked `remove`, but only where the worker still holds
+ * them at that attempt: a late completion from a worker whose lease expired is refused. Returns the
+ * accepted attempt by job id (an outcome of an older attempt of the same job, in the same batch, is
+ * not accepted).
  */
 export async function complete(db: Queryable, completions: readonly Completion[]): Promise<Map<number, number>> {
-  if (completions.length === 0) return new Map();
-  const rows = await db.query<{ id: number; attempt: number }>(queueStatements.complete(completions));
-  return new Map(rows.map((r) => [r.id, r.attempt]));
+  const kept = completions.filter((c) => !c.remove);
+  const removed = completions.filter((c) => c.remove);
+  // Two plain statements (pipelined when both are needed): each joins the batch to the primary key.
+  const rows = await Promise.all([
+    kept.length > 0 ? db.query<{ id: number; attempt: number }>(queueStatements.complete(kept)) : [],
+    removed.length > 0 ? db.query<{ id: number; attempt: number }>(queueStatements.completeRemoving(removed)) : [],
+  ]);
+  return new Map(rows.flat().map((r) => [r.id, r.attempt]));
 }
 
 export interface Failure {
@@ -317,6 +325,12 @@ export const queueStatements = {
     SET state = 'completed', finished_at = now(), result = c.result::jsonb, lease_owner = NULL, lease_expires_at = NULL
     FROM unnest(${completions.map((c) => c.id)}::bigint[], ${completions.map((c) => c.attempt)}::int[],
                 ${completions.map((c) => (c.result === undefined ? null : JSON.stringify(c.result)))}::text[]) AS c(id, attempt, result)
+    WHERE j.id = c.id AND j.attempt = c.attempt AND j.state = 'running'
+    RETURNING j.id, j.attempt`,
+  /** Completion that deletes the row (Completion.remove), fenced the same way. */
+  completeRemoving: (completions: readonly Completion[]) => sql`
+    DELETE FROM kronos_jobs j
+    USING unnest(${completions.map((c) => c.id)}::bigint[], ${completions.map((c) => c.attempt)}::int[]) AS c(id, attempt)
     WHERE j.id = c.id AND j.attempt = c.attempt AND j.state = 'running'
     RETURNING j.id, j.attempt`,
   fail: (failures: readonly Failure[]) => sql`

@@ -101,6 +101,8 @@ interface PreparedInput {
  */
 export class StepJobHandler implements JobHandler<StepPayload> {
   readonly storeResult = false;
+  /** A completed step's record is its run's log and step row: its job row goes (jobs.complete). */
+  readonly keepCompleted = false;
   /** Inputs loaded in the claim transaction, waiting for their job to start. */
   readonly #inputs = new Map<number, PreparedInput>();
   /** Runs a job's outcome ended, by job id, until that outcome's transaction has committed. */

@@ -47,6 +47,7 @@ describe("bad input", () => {
   let finishedRun: string;
   let pendingJob: string;
   let cancelledJob: string;
+  let stepJob: string;
 
   const call = (method: string, body: unknown) => postJson(`${admin}/${SERVICE}/${method}`, JSON.stringify(body));
 
@@ -65,6 +66,14 @@ describe("bad input", () => {
       const { json } = await call("GetRun", { runId: finishedRun });
       return (json.run as { status: string }).status === "RUN_STATUS_COMPLETED";
     });
+    // A completed step's job row is gone (its run's log is the record); a failed step's stays,
+    // dead. Make one like it, as a run that exhausted its retries would leave.
+    const [dead] = await database.db.query<{ id: number }>(sql`
+      INSERT INTO kronos_jobs (type, payload, state, attempt, finished_at, last_error, definition_id)
+      SELECT 'kronos.workflow_step', jsonb_build_object('runId', ${finishedRun}::text, 'step', 'enrich'), 'dead', 3, now(),
+             'enrich failed on purpose', id
+      FROM kronos_definitions WHERE name = 'data-pipeline' RETURNING id`);
+    stepJob = String(dead?.id);
     // Jobs of a type no node handles stay pending; cancelling one makes a finished job.
     pendingJob = ((await call("SubmitJob", { type: "nobody-handles-this" })).json.job as { id: string }).id;
     cancelledJob = ((await call("SubmitJob", { type: "nobody-handles-this" })).json.job as { id: string }).id;
@@ -181,7 +190,7 @@ describe("bad input", () => {
     bad("retry of a job that is not dead", "RetryJob", { id: pendingJob }, "failed_precondition", `job ${pendingJob}`),
     bad("retry of an unknown job", "RetryJob", { id: "987654321" }, "not_found", "id"),
     bad("cancel of a finished job", "CancelJob", { id: cancelledJob }, "failed_precondition", `job ${cancelledJob}`),
-    bad("cancel of a workflow step's job", "CancelJob", { id: "1" }, "failed_precondition", "CancelRun"),
+    bad("cancel of a workflow step's job", "CancelJob", { id: stepJob }, "failed_precondition", "CancelRun"),
   ];
 
   test("each refusal has the right code and names the field, over Connect (curl) and gRPC; nothing is written", async () => {

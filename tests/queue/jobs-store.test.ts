@@ -88,6 +88,30 @@ for (const backend of backends) {
       });
     });
 
+    test("a completion marked remove deletes the row, fenced by attempt like any other", async () => {
+      await factory.job(db);
+      await factory.job(db);
+      const [kept, gone] = await claimAll(db);
+      if (!kept || !gone) throw new Error("nothing claimed");
+      expect(await jobs.complete(db, [{ id: gone.id, attempt: 2, remove: true }])).toEqual(new Map());
+      expect(await jobs.get(db, { id: gone.id })).toBeDefined();
+      expect(
+        await jobs.complete(db, [
+          { id: kept.id, attempt: 1, result: "kept" },
+          { id: gone.id, attempt: 1, remove: true },
+        ]),
+      ).toEqual(
+        new Map([
+          [kept.id, 1],
+          [gone.id, 1],
+        ]),
+      );
+      expect(await jobs.get(db, { id: gone.id })).toBeUndefined();
+      expect((await jobs.get(db, { id: kept.id }))?.state).toBe("completed");
+      // Gone means gone: a second outcome for it is refused.
+      expect(await jobs.complete(db, [{ id: gone.id, attempt: 1, remove: true }])).toEqual(new Map());
+    });
+
     test("failures retry within the backoff bounds, then go dead, and can be re-queued", async () => {
       const policy = { baseMs: 1_000, capMs: 60_000 };
       const created = await factory.job(db, { maxRetries: 2 });

@@ -63,7 +63,14 @@ describe("queue statement plans on postgres, statistics taken with every job pen
         db,
         queueStatements.fail(batch.map((j) => ({ id: j.id, attempt: j.attempt, error: "x", retryAt: null }))),
       );
+      const removal = await plan(
+        db,
+        queueStatements.completeRemoving(batch.map((j) => ({ id: j.id, attempt: j.attempt, remove: true }))),
+      );
       expect(loopsOverJobs(completion)).toBe(false);
+      expect(loopsOverJobs(removal)).toBe(false);
+      expect(indexesUsed(completion).has("kronos_jobs_pkey")).toBe(true);
+      expect(indexesUsed(removal).has("kronos_jobs_pkey")).toBe(true);
       expect(loopsOverJobs(failure)).toBe(false);
       expect(indexesUsed(completion).has("kronos_jobs_lease")).toBe(false);
     });
