@@ -78,6 +78,11 @@ Fixed (each with a test that failed before the fix):
   outcomes by job id, so attempt 1's hooks ran too and the step had two \`step_completed\` events (once in
   a CI-sized run of scenario 2, after the handoff line made such batches likelier). The completer now
   keeps only the accepted attempt. Test: \`tests/queue/completer.test.ts\`.
+- **GetRunEvents with the largest afterSeq the API accepts was answered Internal** (\`src/store/events.ts\`
+  \`list\`). When the log moved to one row per append (migration 0007), the read started from the row
+  holding seq afterSeq + 1, computed in 32-bit integers: afterSeq 2^31 - 1 overflowed ("integer out of
+  range", 4 calls in a run of scenario 5). Now computed in 64 bits; an empty answer. Test:
+  \`tests/workflow/event-log.test.ts\`.
 
 Open (not fixed here):
 

@@ -98,7 +98,7 @@ export async function list(
     FROM kronos_event_batches b CROSS JOIN LATERAL jsonb_array_elements(b.events) WITH ORDINALITY AS e(event, i)
     WHERE b.run_id = ${p.runId}
       AND b.seq >= coalesce((SELECT max(f.seq) FROM kronos_event_batches f
-                             WHERE f.run_id = ${p.runId} AND f.seq <= ${after} + 1), 1)
+                             WHERE f.run_id = ${p.runId} AND f.seq <= ${after}::bigint + 1), 1)
       AND b.seq + e.i::int - 1 > ${after}
     ORDER BY b.seq, e.i LIMIT ${p.limit ?? 100_000}`);
 }

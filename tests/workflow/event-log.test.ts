@@ -59,6 +59,8 @@ for (const backend of backends) {
         );
       }
       expect((await events.list(db, { runId: other })).map((e) => [e.seq, e.type])).toEqual([[1, "run_started"]]);
+      // The largest seq the API accepts reads nothing rather than overflowing (found by chaos 5).
+      expect(await events.list(db, { runId: run, afterSeq: 2 ** 31 - 1 })).toEqual([]);
       // Three appends to `run`, one to `other`: one row each.
       const [rows] = await db.query<{ n: number }>(sql`SELECT count(*)::int AS n FROM kronos_event_batches`);
       expect(rows?.n).toBe(4);
