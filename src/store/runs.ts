@@ -41,7 +41,7 @@ export async function insert(db: Queryable, r: NewRun): Promise<{ id: string; ex
     INSERT INTO kronos_runs (definition_id, workflow_name, input_hash, parent_run_id, forked_from, idempotency_key)
     VALUES (${r.definitionId}, ${r.workflowName}, ${r.inputHash}, ${r.parentRunId ?? null}::uuid,
             ${r.forkedFrom ?? null}::text, ${r.idempotencyKey ?? null}::text)
-    ON CONFLICT (idempotency_key) DO NOTHING
+    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id`);
   if (row) return { id: row.id, existing: false };
   const [found] = await db.query<{ id: string }>(
@@ -116,7 +116,10 @@ export interface ListedRun extends RunRow {
   createdMicros: number;
 }
 
-/** Runs newest first; served by kronos_runs_recent / _by_workflow / _by_status. */
+/**
+ * Runs newest first; served by kronos_runs_recent / _by_workflow / _by_status (the last holds
+ * every status but completed: completed runs are found walking kronos_runs_recent).
+ */
 export async function list(db: Queryable, p: ListRunsParams): Promise<ListedRun[]> {
   const filters = [
     p.workflowName ? sql`AND r.workflow_name = ${p.workflowName}` : sql``,
@@ -203,7 +206,7 @@ export async function startMany(
     ), run AS (
       INSERT INTO kronos_runs (id, definition_id, workflow_name, input_hash, idempotency_key)
       SELECT id, def, wf, hash, key FROM input
-      ON CONFLICT (idempotency_key) DO NOTHING
+      ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       RETURNING id, definition_id
     ), job AS (
       INSERT INTO kronos_jobs (type, payload, max_retries, timeout_ms, definition_id)

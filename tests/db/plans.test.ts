@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { type Queryable, type SqlQuery, sql } from "../../src/db/index.ts";
+import * as runs from "../../src/store/runs.ts";
 import * as steps from "../../src/store/steps.ts";
 import { createPostgresDatabase, type TestDatabase } from "../support/postgres.ts";
 
@@ -74,5 +75,42 @@ describe("plans of batched step writes on postgres", () => {
       expect({ statement, scans: plan.includes("Seq Scan on kronos_steps") }).toEqual({ statement, scans: false });
       expect({ statement, pkey: plan.includes("kronos_steps_pkey") }).toEqual({ statement, pkey: true });
     }
+  });
+});
+
+describe("plans of run listing and idempotency on postgres", () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createPostgresDatabase();
+    // 20,000 completed runs, 100 failed, 100 running, 100 of them with idempotency keys.
+    await t.db.query(sql`
+      INSERT INTO kronos_runs (definition_id, workflow_name, input_hash, status, finished_at, idempotency_key, created_at)
+      SELECT 1, 'wf', ${"0".repeat(64)},
+             CASE WHEN g <= 100 THEN 'failed' WHEN g <= 200 THEN 'running' ELSE 'completed' END,
+             CASE WHEN g <= 100 OR g > 200 THEN now() END,
+             CASE WHEN g % 200 = 0 THEN 'key-' || g END,
+             now() - g * interval '1 second'
+      FROM generate_series(1, 20200) AS g`);
+    await t.db.query(sql`ANALYZE kronos_runs`);
+  });
+  afterAll(() => t.close());
+
+  test("only keyed runs are in the idempotency index, and lookups by key use it", async () => {
+    const [index] = await t.db.query<{ def: string }>(
+      sql`SELECT indexdef AS def FROM pg_indexes WHERE indexname = 'kronos_runs_idempotency'`,
+    );
+    expect(index?.def).toEndWith("WHERE (idempotency_key IS NOT NULL)");
+    const plan = await planOf(t.db, (q) =>
+      q.query(sql`SELECT id FROM kronos_runs WHERE idempotency_key = ANY(${["key-200", "key-400"]}::text[])`),
+    );
+    expect(plan).toContain("kronos_runs_idempotency");
+  });
+
+  test("listing rare statuses uses the status index; completed runs walk the newest-first index", async () => {
+    const failed = await planOf(t.db, (q) => runs.list(q, { status: "failed", limit: 50 }));
+    const completed = await planOf(t.db, (q) => runs.list(q, { status: "completed", limit: 50 }));
+    expect(failed).toContain("kronos_runs_by_status");
+    expect(completed).toContain("kronos_runs_recent");
+    expect([failed, completed].some((p) => p.includes("Seq Scan on kronos_runs"))).toBe(false);
   });
 });
