@@ -125,6 +125,8 @@ export class Worker {
       concurrency: this.#config.concurrency,
       registry: this.#registry,
       defaultTimeoutMs: this.#config.jobTimeoutMs,
+      // Run times and deadlines on the worker's clock, like its retry times.
+      now: () => clock.now().getTime(),
       onSettled: (outcome: Settled) => {
         const ms = outcome.finishedAt - outcome.startedAt;
         this.#meanRunMs = Number.isFinite(this.#meanRunMs) ? this.#meanRunMs * 0.9 + ms * 0.1 : ms;

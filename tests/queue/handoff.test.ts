@@ -11,14 +11,15 @@ import type { ClaimedJob } from "../../src/store/jobs.ts";
 import * as jobs from "../../src/store/jobs.ts";
 import { testNodes } from "../support/nodes.ts";
 import { backends } from "../support/postgres.ts";
-import { deferred, waitFor } from "../support/wait.ts";
+import { deferred, steppingClock, waitFor } from "../support/wait.ts";
 
-/** A parent job whose completion hands off `children` child jobs; records what was granted. */
-function parentHandler(children: number, runMs: number, granted: number[]): JobHandler {
+/**
+ * A parent job whose completion hands off `children` child jobs; records what was granted. `run`
+ * is its body (default: nothing, a short job).
+ */
+function parentHandler(children: number, granted: number[], run: () => unknown = () => {}): JobHandler {
   return {
-    run: async () => {
-      if (runMs > 0) await Bun.sleep(runMs);
-    },
+    run,
     async onCompleted(tx, done: readonly CompletedJob[], handoff: Handoff) {
       for (const _ of done) {
         const mine = handoff.reserve(children);
@@ -52,7 +53,9 @@ function parentHandler(children: number, runMs: number, granted: number[]): JobH
 
 for (const backend of backends) {
   describe(`handoff on ${backend.name}`, () => {
-    const nodes = testNodes(backend, { batchSize: 1, pollIntervalMs: 50, leaseMs: 5_000 });
+    // Jobs are made long by moving the nodes' clock on while they run, not by sleeping.
+    const clock = steppingClock();
+    const nodes = testNodes(backend, { batchSize: 1, pollIntervalMs: 50, leaseMs: 5_000 }, clock);
     const node = (concurrency: number, o: { leaseMs?: number; batchSize?: number } = {}) =>
       nodes.open({ concurrency, ...o });
     const states = () =>
@@ -66,7 +69,7 @@ for (const backend of backends) {
       let running = 0;
       let most = 0;
       let ran = 0;
-      k.registry.register("parent", parentHandler(8, 0, granted));
+      k.registry.register("parent", parentHandler(8, granted));
       k.registry.register("child", async () => {
         most = Math.max(most, ++running);
         await new Promise((resolve) => setImmediate(resolve)); // let the others start meanwhile
@@ -96,7 +99,10 @@ for (const backend of backends) {
       const k = await node(2);
       const granted: number[] = [];
       let ran = 0;
-      k.registry.register("parent", parentHandler(8, HANDOFF_WAIT_MS * 3, granted));
+      k.registry.register(
+        "parent",
+        parentHandler(8, granted, () => clock.advance(HANDOFF_WAIT_MS * 3)),
+      );
       k.registry.register("child", () => {
         ran++;
       });
@@ -107,8 +113,12 @@ for (const backend of backends) {
       expect(granted[0]).toBeLessThanOrEqual(2);
     });
 
-    // PostgreSQL only: PGlite has one connection, so a completion cannot commit while a claim is open.
-    test.skipIf(backend.name === "pglite")("a completion cannot hand off the slots of a claim in flight", async () => {
+    /**
+     * Three slots; a parent job runs (`parentRun` after its gate opens) and its completion hands off
+     * two children while a claim of two gated jobs holds its transaction open. Returns what the
+     * completion was granted and the most jobs that ran at once.
+     */
+    const duringClaim = async (o: { short: boolean; parentRun: () => unknown }) => {
       const k = await node(3, { batchSize: 2 });
       const granted: number[] = [];
       const parentGate = deferred();
@@ -117,20 +127,22 @@ for (const backend of backends) {
       let inClaim = 0;
       let running = 0;
       let most = 0;
+      let warm = false;
       const busy = async () => {
         most = Math.max(most, ++running);
         await release.promise;
         running--;
       };
-      // A long parent (so no waiting line) that hands off two children when it completes.
-      const parent = parentHandler(2, 0, granted);
-      k.registry.register("parent", {
-        ...parent,
-        run: async () => {
-          await parentGate.promise;
-          await Bun.sleep(HANDOFF_WAIT_MS * 5);
-        },
+      k.registry.register("warm", () => {
+        warm = true;
       });
+      k.registry.register(
+        "parent",
+        parentHandler(2, granted, async () => {
+          await parentGate.promise;
+          await o.parentRun();
+        }),
+      );
       k.registry.register("child", busy);
       // Jobs whose claim transaction stays open until the test lets it commit.
       k.registry.register("gated", {
@@ -142,13 +154,17 @@ for (const backend of backends) {
         },
       });
       await k.start();
+      if (o.short) {
+        await k.submit({ type: "warm" }); // the worker learns its jobs are short
+        await waitFor("the first job", () => warm);
+      }
       await k.submit({ type: "parent" });
       await waitFor("the parent running", () => k.worker.inFlight === 1);
       await jobs.submitMany(nodes.db, [{ type: "gated" }, { type: "gated" }]);
       await waitFor("a claim of both gated jobs in flight", () => inClaim === 2);
       // The parent completes while that claim holds two of the three slots.
       parentGate.resolve();
-      await waitFor("the children created", async () => (await states()).length > 0);
+      await waitFor("the children handed off", () => granted.length === 1);
       claimGate.resolve();
       await waitFor("three jobs running", () => running >= 3);
       release.resolve();
@@ -157,6 +173,16 @@ for (const backend of backends) {
           sql`SELECT count(*)::int AS n FROM kronos_jobs WHERE state <> 'completed'`,
         );
         return now[0]?.n === 0;
+      });
+      return { granted, most };
+    };
+
+    // PostgreSQL only: PGlite has one connection, so a completion cannot commit while a claim is open.
+    test.skipIf(backend.name === "pglite")("a completion cannot hand off the slots of a claim in flight", async () => {
+      // A long parent (so no waiting line).
+      const { granted, most } = await duringClaim({
+        short: false,
+        parentRun: () => clock.advance(HANDOFF_WAIT_MS * 5),
       });
       expect(granted[0]).toBeLessThanOrEqual(1);
       expect(most).toBe(3);
@@ -167,51 +193,7 @@ for (const backend of backends) {
     test.skipIf(backend.name === "pglite")(
       "short jobs handed off during a claim wait for slots the claim does not hold",
       async () => {
-        const k = await node(3, { batchSize: 2 });
-        const granted: number[] = [];
-        const parentGate = deferred();
-        const claimGate = deferred();
-        const release = deferred();
-        let inClaim = 0;
-        let running = 0;
-        let most = 0;
-        let warm = false;
-        const busy = async () => {
-          most = Math.max(most, ++running);
-          await release.promise;
-          running--;
-        };
-        k.registry.register("warm", () => {
-          warm = true;
-        });
-        k.registry.register("parent", { ...parentHandler(2, 0, granted), run: () => parentGate.promise });
-        k.registry.register("child", busy);
-        k.registry.register("gated", {
-          run: busy,
-          async onClaimed(_tx, claimed) {
-            inClaim = claimed.length;
-            await claimGate.promise;
-            return undefined;
-          },
-        });
-        await k.start();
-        await k.submit({ type: "warm" }); // the worker learns its jobs are short
-        await waitFor("the first job", () => warm);
-        await k.submit({ type: "parent" });
-        await waitFor("the parent running", () => k.worker.inFlight === 1);
-        await jobs.submitMany(nodes.db, [{ type: "gated" }, { type: "gated" }]);
-        await waitFor("a claim of both gated jobs in flight", () => inClaim === 2);
-        parentGate.resolve();
-        await waitFor("the children handed off", () => granted.length === 1);
-        claimGate.resolve();
-        await waitFor("three jobs running", () => running >= 3);
-        release.resolve();
-        await waitFor("everything done", async () => {
-          const now = await nodes.db.query<{ n: number }>(
-            sql`SELECT count(*)::int AS n FROM kronos_jobs WHERE state <> 'completed'`,
-          );
-          return now[0]?.n === 0;
-        });
+        const { granted, most } = await duringClaim({ short: true, parentRun: () => {} });
         expect(granted).toEqual([2]);
         expect(most).toBe(3);
       },
@@ -223,7 +205,7 @@ for (const backend of backends) {
       const granted: number[] = [];
       const started: number[] = [];
       const gate = deferred();
-      k.registry.register("parent", parentHandler(3, 0, granted));
+      k.registry.register("parent", parentHandler(3, granted));
       k.registry.register("child", async (payload: { i: number } | null) => {
         started.push(payload?.i ?? -1);
         if (payload?.i === 0) await gate.promise;
@@ -258,7 +240,7 @@ for (const backend of backends) {
       const k = await node(1);
       const granted: number[] = [];
       let first = true;
-      k.registry.register("parent", parentHandler(3, 0, granted));
+      k.registry.register("parent", parentHandler(3, granted));
       k.registry.register("child", async (payload: { i: number } | null, { signal }) => {
         if (first) {
           first = false;

@@ -2,14 +2,16 @@ import { afterAll, beforeAll, beforeEach } from "bun:test";
 import type { Database } from "../../src/db/index.ts";
 import { Kronos } from "../../src/kronos.ts";
 import { silentLogger } from "../../src/log.ts";
+import type { Clock } from "../../src/queue/clock.ts";
 import type { WorkerConfig } from "../../src/queue/worker.ts";
 import { type backends, type TestDatabase, truncateAll } from "./postgres.ts";
 
 /**
  * For a describe block: one database for the file, cleared before each test, and Kronos nodes
- * opened on it by `open` (worker settings over `defaults`), all stopped before the next test.
+ * opened on it by `open` (worker settings over `defaults`; on `clock` when given), all stopped
+ * before the next test.
  */
-export function testNodes(backend: (typeof backends)[number], defaults: Partial<WorkerConfig>) {
+export function testNodes(backend: (typeof backends)[number], defaults: Partial<WorkerConfig>, clock?: Clock) {
   let t: TestDatabase | undefined;
   const nodes: Kronos[] = [];
   const stopAll = () => Promise.all(nodes.splice(0).map((k) => k.stop(0)));
@@ -34,6 +36,7 @@ export function testNodes(backend: (typeof backends)[number], defaults: Partial<
         log: silentLogger,
         worker: { ...defaults, ...worker },
         leaderCheckMs: 100,
+        clock,
       });
       nodes.push(k);
       return k;

@@ -1,3 +1,5 @@
+import type { Clock } from "../../src/queue/clock.ts";
+
 /**
  * Waits until `check` returns a truthy value (polling every `everyMs`), or fails after `timeoutMs`
  * with `what` in the message. Tests wait for conditions, never for fixed times.
@@ -32,4 +34,15 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve(value: T): 
     resolve = r;
   });
   return { promise, resolve };
+}
+
+/** A clock that keeps real time, moved ahead by `advance`: a job can take time without sleeping. */
+export function steppingClock(): Clock & { advance(ms: number): void } {
+  let offset = 0;
+  return {
+    now: () => new Date(Date.now() + offset),
+    advance: (ms) => {
+      offset += ms;
+    },
+  };
 }
