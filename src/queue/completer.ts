@@ -135,29 +135,34 @@ export class Completer {
     let committed: { completed: CompletedJob[]; failed: FailedJob[] };
     try {
       committed = await this.#o.db.transaction(async (tx) => {
-        const done = await jobs.complete(
-          tx,
-          completed.map((c) => {
-            const handler = this.#o.registry.get(c.job.type);
-            return {
-              id: c.job.id,
-              attempt: c.job.attempt,
-              result: handler?.storeResult === false ? undefined : c.result,
-              remove: handler?.keepCompleted === false,
-            };
-          }),
-        );
-        const gone = await jobs.fail(
-          tx,
-          failed.map((f) => ({ id: f.job.id, attempt: f.job.attempt, error: f.error, retryAt: f.retryAt })),
-        );
+        // One round trip: the outcome writes, then the handlers' prepared statements (issued in
+        // this order on the transaction's connection).
+        const [done, gone, prepared] = await Promise.all([
+          jobs.complete(
+            tx,
+            completed.map((c) => {
+              const handler = this.#o.registry.get(c.job.type);
+              return {
+                id: c.job.id,
+                attempt: c.job.attempt,
+                result: handler?.storeResult === false ? undefined : c.result,
+                remove: handler?.keepCompleted === false,
+              };
+            }),
+          ),
+          jobs.fail(
+            tx,
+            failed.map((f) => ({ id: f.job.id, attempt: f.job.attempt, error: f.error, retryAt: f.retryAt })),
+          ),
+          prepareHooks(tx, this.#o.registry, { completed, failed }),
+        ]);
         const accepted = {
           // By attempt too: a batch can hold a stale attempt's outcome beside the current one
           // (lease lost in an outage, job re-claimed by this same worker); only one is accepted.
           completed: completed.filter((c) => done.get(c.job.id) === c.job.attempt),
           failed: failed.filter((f) => gone.get(f.job.id) === f.job.attempt),
         };
-        await runHooks(tx, this.#o.registry, accepted, handoff);
+        await runHooks(tx, this.#o.registry, accepted, handoff, prepared);
         return accepted;
       });
     } catch (error) {
@@ -174,14 +179,32 @@ export class Completer {
   }
 }
 
+/** Every handler's prepareOutcomes for its part of the batch (all issued before any is awaited). */
+function prepareHooks(
+  tx: Queryable,
+  registry: HandlerRegistry,
+  outcomes: { completed: CompletedJob[]; failed: FailedJob[] },
+): Promise<Map<string, unknown>> {
+  const completed = groupByType(outcomes.completed);
+  const failed = groupByType(outcomes.failed);
+  const types = [...new Set([...completed.keys(), ...failed.keys()])];
+  const pending = types.map(async (type) => {
+    const prepare = registry.get(type)?.prepareOutcomes;
+    const result = await prepare?.call(registry.get(type), tx, completed.get(type) ?? [], failed.get(type) ?? []);
+    return [type, result] as const;
+  });
+  return Promise.all(pending).then((entries) => new Map(entries));
+}
+
 async function runHooks(
   tx: Queryable,
   registry: HandlerRegistry,
   accepted: { completed: CompletedJob[]; failed: FailedJob[] },
   handoff: Handoff,
+  prepared: ReadonlyMap<string, unknown>,
 ): Promise<void> {
   for (const [type, list] of groupByType(accepted.completed)) {
-    await registry.get(type)?.onCompleted?.(tx, list, handoff);
+    await registry.get(type)?.onCompleted?.(tx, list, handoff, prepared.get(type));
   }
   for (const [type, list] of groupByType(accepted.failed)) {
     await registry.get(type)?.onFailed?.(tx, list);

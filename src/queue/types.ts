@@ -29,7 +29,7 @@ export interface FailedJob {
  * so whatever they write commits together with it (the workflow engine keeps step outputs,
  * events and the next steps' jobs this way).
  */
-export interface JobHandler<P = unknown> {
+export interface JobHandler<P = unknown, Prepared = unknown> {
   run(payload: P, ctx: JobContext): unknown | Promise<unknown>;
   /** Keep the handler's return value in the job row (default true). */
   storeResult?: boolean;
@@ -42,7 +42,15 @@ export interface JobHandler<P = unknown> {
   keepCompleted?: boolean;
   /** Runs in the claim's transaction; returns ids of jobs it settled itself, which are not run. */
   onClaimed?(tx: Queryable, jobs: readonly ClaimedJob[]): Promise<Iterable<number> | undefined>;
-  onCompleted?(tx: Queryable, jobs: readonly CompletedJob[], handoff: Handoff): Promise<void>;
+  /**
+   * Statements sent together with the queue's own outcome writes, in the same transaction, before
+   * the completer knows which outcomes it accepts: they share one round trip. Whatever this writes
+   * must be harmless for an outcome that is then refused (a stale attempt). Its result is passed to
+   * onCompleted.
+   */
+  prepareOutcomes?(tx: Queryable, completed: readonly CompletedJob[], failed: readonly FailedJob[]): Promise<Prepared>;
+  /** `jobs` are the accepted completions; `prepared` is what prepareOutcomes returned for the batch. */
+  onCompleted?(tx: Queryable, jobs: readonly CompletedJob[], handoff: Handoff, prepared: Prepared): Promise<void>;
   onFailed?(tx: Queryable, jobs: readonly FailedJob[]): Promise<void>;
 }
 

@@ -5,6 +5,7 @@ import type { NewEvent } from "../store/events.ts";
 import * as events from "../store/events.ts";
 import type { ClaimedJob, NewJob } from "../store/jobs.ts";
 import * as jobs from "../store/jobs.ts";
+import type { RunStatus } from "../store/runs.ts";
 import * as runs from "../store/runs.ts";
 import type { StepKey } from "../store/steps.ts";
 import * as steps from "../store/steps.ts";
@@ -99,7 +100,7 @@ interface PreparedInput {
  * claim -> step_started; completion -> output blob, step_completed, next steps scheduled,
  * run_completed; failure -> step_failed, step_retried or run_failed. All in batches.
  */
-export class StepJobHandler implements JobHandler<StepPayload> {
+export class StepJobHandler implements JobHandler<StepPayload, PreparedOutcomes> {
   readonly storeResult = false;
   /** A completed step's record is its run's log and step row: its job row goes (jobs.complete). */
   readonly keepCompleted = false;
@@ -148,6 +149,13 @@ export class StepJobHandler implements JobHandler<StepPayload> {
       if (after.length === 0) rootRuns.push(runId);
       for (const dep of after) depKeys.push({ runId, name: dep });
     }
+    const started: NewEvent[] = claimed.map((j) => ({
+      runId: payloadOf(j).runId,
+      type: "step_started",
+      step: payloadOf(j).step,
+      attempt: j.attempt,
+      data: { jobId: j.id },
+    }));
     const [, outs, runInputs] = await Promise.all([
       steps.markRunning(
         tx,
@@ -155,18 +163,16 @@ export class StepJobHandler implements JobHandler<StepPayload> {
       ),
       steps.outputValues(tx, depKeys),
       runs.inputs(tx, { ids: rootRuns }),
+      events.append(tx, started),
     ]);
     const outputOf = new Map(outs.map((o) => [keyOf(o), o.output]));
-    const started: NewEvent[] = [];
     for (const j of claimed) {
       const { runId, step } = payloadOf(j);
       const input = assembleInput(this.#def(j), step, runInputs.get(runId), (dep) =>
         outputOf.get(keyOf({ runId, name: dep })),
       );
       this.#inputs.set(j.id, { input });
-      started.push({ runId, type: "step_started", step, attempt: j.attempt, data: { jobId: j.id } });
     }
-    await events.append(tx, started);
     return stopped;
   }
 
@@ -189,21 +195,50 @@ export class StepJobHandler implements JobHandler<StepPayload> {
     return output === undefined ? null : output;
   }
 
-  async onCompleted(tx: Queryable, done: readonly CompletedJob[], handoff: Handoff): Promise<void> {
-    const outputs = done.map((d) => blobs.toBlob(d.result));
+  /**
+   * Sent with the queue's outcome writes: the lock of every run in the batch (one statement, in id
+   * order, before any of their steps or events is written) and the completed steps' output blobs.
+   * Both are harmless for a refused outcome (a blob nothing refers to is removed by retention).
+   */
+  async prepareOutcomes(
+    tx: Queryable,
+    completed: readonly CompletedJob[],
+    failed: readonly FailedJob[],
+  ): Promise<PreparedOutcomes> {
+    const outputs = new Map(completed.map((d) => [d.job.id, blobs.toBlob(d.result)]));
+    const [status] = await Promise.all([
+      runs.lock(tx, { ids: [...completed, ...failed].map((o) => payloadOf(o.job).runId) }),
+      blobs.put(tx, [...outputs.values()]),
+    ]);
+    return { status, outputs };
+  }
+
+  async onCompleted(
+    tx: Queryable,
+    done: readonly CompletedJob[],
+    handoff: Handoff,
+    prepared: PreparedOutcomes,
+  ): Promise<void> {
+    const { status } = prepared;
+    const outputs = done.map((d) => prepared.outputs.get(d.job.id) as blobs.Blob);
     const keys = done.map((d) => keyOf({ runId: payloadOf(d.job).runId, name: payloadOf(d.job).step }));
     // Statements issued together are pipelined on the transaction's connection and run in the
-    // order given: the run lock first, as every writer of a run's steps takes it.
-    const [status] = await Promise.all([
-      runs.lock(tx, { ids: done.map((d) => payloadOf(d.job).runId) }),
-      blobs.put(tx, outputs),
-      steps.markCompleted(
+    // order given: what follows is read after the completions are written.
+    const written = steps.markCompleted(
+      tx,
+      done.map((d, i) => ({
+        runId: payloadOf(d.job).runId,
+        name: payloadOf(d.job).step,
+        outputHash: (outputs[i] as blobs.Blob).hash,
+      })),
+    );
+    // Only running runs move on; a failed run's stragglers are recorded and go no further.
+    const live = done.filter((d) => status.get(payloadOf(d.job).runId) === "running");
+    const [, { ready, finished }] = await Promise.all([
+      written,
+      whatFollows(
         tx,
-        done.map((d, i) => ({
-          runId: payloadOf(d.job).runId,
-          name: payloadOf(d.job).step,
-          outputHash: (outputs[i] as blobs.Blob).hash,
-        })),
+        live.map((d) => ({ def: this.#def(d.job), ...payloadOf(d.job) })),
       ),
     ]);
     const out: NewEvent[] = done.map((d, i) => ({
@@ -213,34 +248,20 @@ export class StepJobHandler implements JobHandler<StepPayload> {
       attempt: d.job.attempt,
       data: { outputHash: (outputs[i] as blobs.Blob).hash, durationMs: d.finishedAt - d.startedAt },
     }));
-    // Only running runs move on; a failed run's stragglers are recorded and go no further.
-    const live = done.filter((d) => status.get(payloadOf(d.job).runId) === "running");
-    const { ready, finished } = await whatFollows(
-      tx,
-      live.map((d) => ({ def: this.#def(d.job), ...payloadOf(d.job) })),
-    );
+    const jobOfRun = new Map(live.map((d) => [payloadOf(d.job).runId, d.job.id]));
+    for (const r of finished) {
+      this.#ended.set(jobOfRun.get(r.runId) as number, { runId: r.runId, workflow: r.def.name, outcome: "completed" });
+    }
     // Hand the next steps to this worker when it has room: they start right after the commit.
+    // Scheduling and the finished runs' outputs are independent: their statements go together.
     const mine = handoff.reserve(ready.length);
-    if (mine === 0) {
-      await scheduleSteps(tx, ready, out);
-    } else {
-      // What later readers get is the stored JSON, not the live object: hand that on too.
-      const known = new Map(keys.map((k, i) => [k, JSON.parse((outputs[i] as blobs.Blob).json) as unknown]));
-      await this.#handOff(tx, ready, mine, known, handoff, out);
-    }
-    let results: RunResult[] = [];
-    if (finished.length > 0) {
-      const jobOfRun = new Map(live.map((d) => [payloadOf(d.job).runId, d.job.id]));
-      for (const r of finished) {
-        this.#ended.set(jobOfRun.get(r.runId) as number, {
-          runId: r.runId,
-          workflow: r.def.name,
-          outcome: "completed",
-        });
-      }
-      results = await runResults(tx, finished, new Map(keys.map((k, i) => [k, (outputs[i] as blobs.Blob).hash])));
-      for (const r of results) out.push({ runId: r.id, type: "run_completed", data: { outputHash: r.outputHash } });
-    }
+    // What later readers get is the stored JSON, not the live object: hand that on too.
+    const known = () => new Map(keys.map((k, i) => [k, JSON.parse((outputs[i] as blobs.Blob).json) as unknown]));
+    const [, results] = await Promise.all([
+      mine === 0 ? scheduleSteps(tx, ready, out) : this.#handOff(tx, ready, mine, known(), handoff, out),
+      runResults(tx, finished, new Map(keys.map((k, i) => [k, (outputs[i] as blobs.Blob).hash]))),
+    ]);
+    for (const r of results) out.push({ runId: r.id, type: "run_completed", data: { outputHash: r.outputHash } });
     // The finished runs' rows, their combined outputs and every event: one round trip.
     await Promise.all([
       blobs.put(
@@ -265,12 +286,15 @@ export class StepJobHandler implements JobHandler<StepPayload> {
     handoff: Handoff,
     out: NewEvent[],
   ): Promise<void> {
-    const ids = await scheduleSteps(tx, all, out, { worker: handoff.worker, leaseMs: handoff.leaseMs, count });
     const ready = all.slice(0, count);
     const missing = ready.flatMap((r) =>
       (r.def.dag.after.get(r.step) ?? []).map((name) => ({ runId: r.runId, name })).filter((k) => !known.has(keyOf(k))),
     );
-    for (const o of await steps.outputValues(tx, missing)) known.set(keyOf(o), o.output);
+    const [ids, outs] = await Promise.all([
+      scheduleSteps(tx, all, out, { worker: handoff.worker, leaseMs: handoff.leaseMs, count }),
+      steps.outputValues(tx, missing),
+    ]);
+    for (const o of outs) known.set(keyOf(o), o.output);
     ready.forEach((r, i) => {
       const id = ids[i] as number;
       const job = stepJob(r.def, r.runId, r.step);
@@ -332,6 +356,14 @@ export class StepJobHandler implements JobHandler<StepPayload> {
     }
     await events.append(tx, out);
   }
+}
+
+/** What prepareOutcomes hands to onCompleted. */
+interface PreparedOutcomes {
+  /** The status of every run in the batch, locked for the rest of the transaction. */
+  status: Map<string, RunStatus>;
+  /** The completed steps' outputs, by job id. */
+  outputs: Map<number, blobs.Blob>;
 }
 
 type StepOfRun = { def: LoadedDefinition; runId: string; step: string };
