@@ -84,6 +84,35 @@ for (const backend of backends) {
       expect(rows).toEqual([{ id: 10 }]);
     });
 
+    test("a transaction whose function swallows a statement's error rejects, and writes nothing", async () => {
+      await expect(
+        db.transaction(async (tx) => {
+          await tx.query(sql`INSERT INTO items (id) VALUES (20)`);
+          await tx.query(sql`INSERT INTO items (id) VALUES (20)`).catch(() => {});
+          return "done";
+        }),
+      ).rejects.toThrow();
+      expect(await db.query(sql`SELECT id FROM items WHERE id = 20`)).toEqual([]);
+    });
+
+    test("statements issued at once at the start of a transaction all run inside it", async () => {
+      const ids = await db.transaction((tx) =>
+        Promise.all([
+          tx.query<{ x: string }>(sql`SELECT txid_current()::text AS x`),
+          tx.query<{ x: string }>(sql`SELECT txid_current()::text AS x`),
+          tx.query(sql`INSERT INTO items (id) VALUES (21)`),
+        ]),
+      );
+      expect(ids[0][0]?.x).toBe(ids[1][0]?.x as string);
+      await expect(
+        db.transaction(async (tx) => {
+          await Promise.all([tx.query(sql`INSERT INTO items (id) VALUES (22)`), tx.query(sql`SELECT 1`)]);
+          throw new Error("undo");
+        }),
+      ).rejects.toThrow("undo");
+      expect(await db.query(sql`SELECT id FROM items WHERE id IN (21, 22) ORDER BY id`)).toEqual([{ id: 21 }]);
+    });
+
     test("NOTIFY reaches a listener after commit", async () => {
       const got: string[] = [];
       let wake = () => {};
