@@ -25,34 +25,6 @@ function wrap(sql: Sql | postgres.TransactionSql<Record<string, never>>): Querya
   };
 }
 
-/**
- * Runs `fn` in a transaction on a connection of its own. BEGIN is not waited for: it goes out with
- * the transaction's first statements, which saves a round trip per transaction (sql.begin awaits
- * it). A COMMIT that PostgreSQL answers with ROLLBACK (a failed statement whose error `fn` caught)
- * is an error here too: nothing of the transaction was written.
- */
-async function transaction<T>(sql: Sql, fn: (tx: Queryable) => Promise<T>): Promise<T> {
-  const conn = await sql.reserve();
-  const begun = conn.unsafe("BEGIN");
-  // Its failure surfaces below; until then it must not count as unhandled.
-  begun.catch(() => {});
-  try {
-    const result = await fn(wrap(conn as unknown as Sql));
-    await begun;
-    const committed = await conn.unsafe("COMMIT");
-    if (committed.command !== "COMMIT") {
-      throw new Error(`the transaction was rolled back (${committed.command}): a statement in it failed`);
-    }
-    return result;
-  } catch (error) {
-    await begun.catch(() => {});
-    await conn.unsafe("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    conn.release();
-  }
-}
-
 /** Opens a pool on a PostgreSQL server. */
 export function openPostgres(options: PostgresOptions): Database {
   const sql: Sql = postgres(options.url, {
@@ -78,7 +50,7 @@ export function openPostgres(options: PostgresOptions): Database {
   return {
     backend: "postgres",
     query: base.query,
-    transaction: (fn) => transaction(sql, fn),
+    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => sql.begin((tx) => fn(wrap(tx))) as Promise<T>,
     exec: async (script) => {
       await sql.unsafe(script);
     },
