@@ -14,10 +14,20 @@ import type { ClaimedJob } from "../../src/store/jobs.ts";
 import * as jobs from "../../src/store/jobs.ts";
 import { backends, type TestDatabase } from "../support/postgres.ts";
 
-const claim = async (db: Database) => {
-  const [job] = await jobs.claim(db, { worker: "w", limit: 1, leaseMs: 60_000, types: ["t"], definitionIds: [] });
+const claim = async (db: Database, type = "t") => {
+  const [job] = await jobs.claim(db, { worker: "w", limit: 1, leaseMs: 60_000, types: [type], definitionIds: [] });
   if (!job) throw new Error("nothing to claim");
   return job;
+};
+const completerFor = (db: Database, registry: HandlerRegistry) =>
+  new Completer({ db, registry, retry: defaultRetryPolicy, clock: systemClock, log: silentLogger });
+/** A job whose first attempt's lease ran out: the reaper took it back and attempt 2 was claimed. */
+const staleAndFresh = async (db: Database, type = "t") => {
+  await jobs.submit(db, { type });
+  const stale = await claim(db, type);
+  await db.query(sql`UPDATE kronos_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = ${stale.id}`);
+  await jobs.reapExpired(db, { limit: 10 });
+  return { stale, fresh: await claim(db, type) };
 };
 const ok = (job: ClaimedJob, result: unknown): Settled => ({ ok: true, job, result, startedAt: 0, finishedAt: 1 });
 const failedWith = (job: ClaimedJob, error: string): Settled => ({
@@ -47,19 +57,8 @@ for (const backend of backends) {
           for (const d of done) recorded.push([d.job.id, d.job.attempt]);
         },
       });
-      const completer = new Completer({
-        db,
-        registry,
-        retry: defaultRetryPolicy,
-        clock: systemClock,
-        log: silentLogger,
-      });
-      await jobs.submit(db, { type: "t" });
-      const first = await claim(db);
-      // Its lease runs out, the reaper takes it back, and attempt 2 is claimed.
-      await db.query(sql`UPDATE kronos_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = ${first.id}`);
-      await jobs.reapExpired(db, { limit: 10 });
-      const second = await claim(db);
+      const completer = completerFor(db, registry);
+      const { stale: first, fresh: second } = await staleAndFresh(db);
       expect([second.id, second.attempt]).toEqual([first.id, 2]);
       await jobs.submit(db, { type: "t" });
       const other = await claim(db);
@@ -93,25 +92,10 @@ for (const backend of backends) {
           handed.push({ done: done.map((d) => [d.job.id, d.job.attempt]), prepared, tx: await txid(tx) });
         },
       });
-      const completer = new Completer({
-        db,
-        registry,
-        retry: defaultRetryPolicy,
-        clock: systemClock,
-        log: silentLogger,
-      });
-      const claimP = async () => {
-        const [job] = await jobs.claim(db, { worker: "w", limit: 1, leaseMs: 60_000, types: ["p"], definitionIds: [] });
-        if (!job) throw new Error("nothing to claim");
-        return job;
-      };
-      await jobs.submit(db, { type: "p" });
-      const stale = await claimP();
-      await db.query(sql`UPDATE kronos_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = ${stale.id}`);
-      await jobs.reapExpired(db, { limit: 10 });
-      const fresh = await claimP();
+      const completer = completerFor(db, registry);
+      const { stale, fresh } = await staleAndFresh(db, "p");
       await jobs.submit(db, { type: "p", maxRetries: 0 });
-      const failing = await claimP();
+      const failing = await claim(db, "p");
       completer.push(ok(stale, "stale"));
       completer.push(ok(fresh, "fresh"));
       completer.push(failedWith(failing, "boom"));
