@@ -189,8 +189,7 @@ function prepareHooks(
   const failed = groupByType(outcomes.failed);
   const types = [...new Set([...completed.keys(), ...failed.keys()])];
   const pending = types.map(async (type) => {
-    const prepare = registry.get(type)?.prepareOutcomes;
-    const result = await prepare?.call(registry.get(type), tx, completed.get(type) ?? [], failed.get(type) ?? []);
+    const result = await registry.get(type)?.prepareOutcomes?.(tx, completed.get(type) ?? [], failed.get(type) ?? []);
     return [type, result] as const;
   });
   return Promise.all(pending).then((entries) => new Map(entries));
