@@ -248,9 +248,15 @@ export class StepJobHandler implements JobHandler<StepPayload, PreparedOutcomes>
       attempt: d.job.attempt,
       data: { outputHash: (outputs[i] as blobs.Blob).hash, durationMs: d.finishedAt - d.startedAt },
     }));
-    const jobOfRun = new Map(live.map((d) => [payloadOf(d.job).runId, d.job.id]));
-    for (const r of finished) {
-      this.#ended.set(jobOfRun.get(r.runId) as number, { runId: r.runId, workflow: r.def.name, outcome: "completed" });
+    if (finished.length > 0) {
+      const jobOfRun = new Map(live.map((d) => [payloadOf(d.job).runId, d.job.id]));
+      for (const r of finished) {
+        this.#ended.set(jobOfRun.get(r.runId) as number, {
+          runId: r.runId,
+          workflow: r.def.name,
+          outcome: "completed",
+        });
+      }
     }
     // Hand the next steps to this worker when it has room: they start right after the commit.
     // Scheduling and the finished runs' outputs are independent: their statements go together.
