@@ -8,6 +8,7 @@ import m0005 from "../../migrations/0005_derived_counters.sql" with { type: "tex
 import m0006 from "../../migrations/0006_cheaper_step_writes.sql" with { type: "text" };
 import m0007 from "../../migrations/0007_event_batches.sql" with { type: "text" };
 import m0008 from "../../migrations/0008_run_index_entries.sql" with { type: "text" };
+import m0009 from "../../migrations/0009_event_type_check.sql" with { type: "text" };
 
 export interface Migration {
   readonly version: number;
@@ -24,4 +25,5 @@ export const migrations: readonly Migration[] = [
   { version: 6, name: "0006_cheaper_step_writes", sql: m0006 },
   { version: 7, name: "0007_event_batches", sql: m0007 },
   { version: 8, name: "0008_run_index_entries", sql: m0008 },
+  { version: 9, name: "0009_event_type_check", sql: m0009 },
 ];

@@ -87,7 +87,7 @@ for (const backend of backends) {
       ).rejects.toThrow("kronos_events is append-only");
     });
 
-    test("a row whose events do not match its seq range, or name an unknown type, is refused", async () => {
+    test("a row whose events do not match its seq range, are not event objects, or name an unknown type, is refused", async () => {
       const run = await insertRun(db);
       const insert = (lastSeq: number, list: unknown) =>
         db.query(sql`
@@ -97,7 +97,14 @@ for (const backend of backends) {
       await expect(insert(1, [{ type: "run_exploded" }])).rejects.toThrow("kronos_event_batches_known_types");
       await expect(insert(1, [{ step: "a" }])).rejects.toThrow("kronos_event_batches_known_types");
       await expect(insert(1, [{ type: 5 }])).rejects.toThrow("kronos_event_batches_known_types");
-      await insert(1, [{ type: "run_started" }]);
+      await expect(insert(1, [{ type: ["run_started"] }])).rejects.toThrow("kronos_event_batches_known_types");
+      // Every element must itself be an event object: not a nested list of them, not a bare type.
+      await expect(insert(1, [[{ type: "run_started" }]])).rejects.toThrow("kronos_event_batches_known_types");
+      await expect(insert(1, ["run_started"])).rejects.toThrow("kronos_event_batches_known_types");
+      await expect(insert(2, [{ type: "run_started" }, { step: "a" }])).rejects.toThrow(
+        "kronos_event_batches_known_types",
+      );
+      await insert(2, [{ type: "run_started" }, { type: "step_scheduled", step: "a" }]);
     });
 
     test("appending to a run that does not exist fails and writes nothing", async () => {
