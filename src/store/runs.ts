@@ -1,4 +1,5 @@
 import { json, type Queryable, sql } from "../db/index.ts";
+import * as blobs from "./blobs.ts";
 import * as events from "./events.ts";
 
 export type RunStatus = "running" | "completed" | "failed" | "cancelled";
@@ -169,7 +170,7 @@ export interface StartRun {
   id: string;
   definitionId: number;
   workflowName: string;
-  input: { hash: string; json: string };
+  input: blobs.Blob;
   /** Every step of the definition. */
   steps: readonly string[];
   /** The steps to schedule now, with their job settings. */
@@ -196,14 +197,10 @@ export async function startMany(
     WITH input AS (
       SELECT * FROM unnest(${rs.map((r) => r.id)}::uuid[], ${rs.map((r) => r.definitionId)}::int[],
                            ${rs.map((r) => r.workflowName)}::text[], ${rs.map((r) => r.input.hash)}::text[],
-                           ${rs.map((r) => r.input.json)}::text[], ${rs.map((r) => r.idempotencyKey ?? null)}::text[],
+                           ${rs.map((r) => r.idempotencyKey ?? null)}::text[],
                            ${rs.map((r) => JSON.stringify(r.startedData))}::text[])
-             AS u(id, def, wf, hash, json, key, started)
-    ), blob AS (
-      INSERT INTO kronos_blobs (hash, data, size)
-      SELECT DISTINCT ON (hash) hash, json::jsonb, octet_length(json) FROM input
-      ON CONFLICT (hash) DO NOTHING
-    ), run AS (
+             AS u(id, def, wf, hash, key, started)
+    ), ${blobs.storing(rs.map((r) => r.input))}, run AS (
       INSERT INTO kronos_runs (id, definition_id, workflow_name, input_hash, idempotency_key)
       SELECT id, def, wf, hash, key FROM input
       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING

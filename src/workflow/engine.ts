@@ -156,6 +156,14 @@ export class Engine {
         def.dag.order.filter((s) => !rerun.has(s) && recorded.has(s)).map((s) => [s, recorded.get(s) as string]),
       );
       const toRun = def.dag.order.filter((s) => !reused.has(s));
+      // The child refers to its parent's input and reused outputs without storing them again:
+      // hold them so retention cannot remove them before this commits.
+      const gone = await blobs.hold(tx, [parent.inputHash, ...reused.values()]);
+      if (gone.length > 0) {
+        throw new FailedPreconditionError(
+          `run ${parentId} cannot be forked: ${gone.length} of its recorded values were removed by retention`,
+        );
+      }
       const child = await runs.insert(tx, {
         definitionId: def.id,
         workflowName: def.name,

@@ -3,6 +3,7 @@ import { sql } from "../../src/db/index.ts";
 import { Kronos } from "../../src/kronos.ts";
 import { silentLogger } from "../../src/log.ts";
 import { deleteExpired } from "../../src/queue/retention.ts";
+import * as blobs from "../../src/store/blobs.ts";
 import { workflow } from "../../src/workflow/define.ts";
 import { backends, type TestDatabase } from "../support/postgres.ts";
 import { waitFor } from "../support/wait.ts";
@@ -54,6 +55,102 @@ for (const backend of backends) {
       // Inputs 0, 2, 3, 4 and outputs 0, 4, 6, 8 were only the old runs'; 1 and 2 are the fresh run's.
       // No step job is left to delete: each went when its step completed. The plain one waits.
       expect(left).toEqual({ runs: 1, oldEvents: 0, oldSteps: 0, jobs: 1, blobs: [1, 2] });
+    });
+    // A writer that finds its value already stored refers to a blob that retention may judge
+    // unreferenced: the writer's reference is not committed yet. These pin down that the writer's
+    // lock and retention's two statements keep the blob (see blobs.storing).
+    const longAgo = () => new Date(Date.now() - 10 * 86_400_000);
+    const weekAgo = () => new Date(Date.now() - 7 * 86_400_000);
+    const storedOld = async (value: unknown) => {
+      const blob = blobs.toBlob(value);
+      await blobs.put(t.db, [blob]);
+      await t.db.query(sql`UPDATE kronos_blobs SET created_at = ${longAgo()} WHERE hash = ${blob.hash}`);
+      return blob;
+    };
+    const refer = (tx: Parameters<Parameters<TestDatabase["db"]["transaction"]>[0]>[0], hash: string) =>
+      tx.query(sql`INSERT INTO kronos_steps (run_id, name, status, output_hash)
+                   VALUES (gen_random_uuid(), 'ref', 'completed', ${hash})`);
+    const exists = async (hash: string) =>
+      (await t.db.query(sql`SELECT 1 FROM kronos_blobs WHERE hash = ${hash}`)).length === 1;
+
+    test.skipIf(backend.name === "pglite")(
+      "retention running while a writer's reference is uncommitted leaves the blob the writer found",
+      async () => {
+        const blob = await storedOld({ shared: "written long ago" });
+        let release: () => void = () => {};
+        const held = new Promise<void>((r) => {
+          release = r;
+        });
+        let stored: () => void = () => {};
+        const storedNow = new Promise<void>((r) => {
+          stored = r;
+        });
+        const writer = t.db.transaction(async (tx) => {
+          await blobs.put(tx, [blob]); // already stored: nothing written, the row is held
+          stored();
+          await held;
+          await refer(tx, blob.hash);
+        });
+        await storedNow;
+        // Retention between the writer's store and its commit: the old code deleted the blob here.
+        const during = await blobs.deleteUnreferenced(t.db, { before: weekAgo(), limit: 100 });
+        release();
+        await writer;
+        expect(during).toBe(0);
+        expect(await exists(blob.hash)).toBe(true);
+        // Referenced now, so later passes keep it too.
+        expect(await blobs.deleteUnreferenced(t.db, { before: weekAgo(), limit: 100 })).toBe(0);
+        expect(await exists(blob.hash)).toBe(true);
+      },
+    );
+
+    test.skipIf(backend.name === "pglite")(
+      "a writer that meets retention's uncommitted delete waits for it and stores the value again",
+      async () => {
+        const blob = await storedOld({ shared: "about to be deleted" });
+        // Retention's first statement has locked the blob and its delete is not committed yet.
+        let commitRetention: () => void = () => {};
+        const retentionMayCommit = new Promise<void>((r) => {
+          commitRetention = r;
+        });
+        let locked: () => void = () => {};
+        const lockedNow = new Promise<void>((r) => {
+          locked = r;
+        });
+        const retention = t.db.transaction(async (tx) => {
+          await tx.query(sql`SELECT hash FROM kronos_blobs WHERE hash = ${blob.hash} FOR UPDATE`);
+          await tx.query(sql`DELETE FROM kronos_blobs WHERE hash = ${blob.hash}`);
+          locked();
+          await retentionMayCommit;
+        });
+        await lockedNow;
+        const writer = t.db.transaction(async (tx) => {
+          await blobs.put(tx, [blob]); // waits for retention, then finds the row gone
+          await refer(tx, blob.hash);
+        });
+        await Bun.sleep(100); // the writer is now waiting on retention's row lock
+        commitRetention();
+        await retention;
+        await writer;
+        expect(await exists(blob.hash)).toBe(true);
+        const [row] = await t.db.query<{ data: unknown }>(sql`SELECT data FROM kronos_blobs WHERE hash = ${blob.hash}`);
+        expect(row?.data).toEqual({ shared: "about to be deleted" });
+      },
+    );
+
+    test("hold reports the values retention removed and keeps the others for the transaction that refers to them", async () => {
+      const kept = await storedOld({ hold: "kept" });
+      const removed = await storedOld({ hold: "removed" });
+      expect(await blobs.deleteUnreferenced(t.db, { before: weekAgo(), limit: 100 })).toBeGreaterThanOrEqual(2);
+      expect(await exists(removed.hash)).toBe(false);
+      await blobs.put(t.db, [kept]);
+      await t.db.query(sql`UPDATE kronos_blobs SET created_at = ${longAgo()} WHERE hash = ${kept.hash}`);
+      await t.db.transaction(async (tx) => {
+        expect(await blobs.hold(tx, [kept.hash, removed.hash, kept.hash])).toEqual([removed.hash]);
+        await refer(tx, kept.hash);
+      });
+      expect(await blobs.deleteUnreferenced(t.db, { before: weekAgo(), limit: 100 })).toBe(0);
+      expect(await exists(kept.hash)).toBe(true);
     });
   });
 }

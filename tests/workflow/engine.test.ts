@@ -321,6 +321,13 @@ for (const backend of backends) {
       await expect(k.forkRun(runId, "nope")).rejects.toThrow(
         'workflow "forkable" has no step "nope" (steps: load, side, transform, report)',
       );
+      // A child refers to its parent's values without storing them: with one of them gone, the
+      // fork is refused rather than left pointing at nothing.
+      await t.db.query(sql`DELETE FROM kronos_blobs WHERE hash =
+        (SELECT output_hash FROM kronos_steps WHERE run_id = ${runId} AND name = 'load')`);
+      await expect(k.forkRun(runId, "transform")).rejects.toThrow(
+        `run ${runId} cannot be forked: 1 of its recorded values were removed by retention`,
+      );
     });
 
     test("a run pins its definition: v1 runs in flight finish on v1 code after v2 is deployed", async () => {
