@@ -39,7 +39,8 @@ export async function put(db: Queryable, blobs: readonly Blob[]): Promise<void> 
  * starts). A hash already stored is not written again, but it is locked FOR KEY SHARE until the
  * transaction ends, so retention (deleteUnreferenced), which locks what it deletes, cannot remove it
  * between this statement and the commit of the rows that refer to it. A hash that retention removed
- * while this statement waited for its lock is stored again.
+ * while this statement waited for its lock is stored again. Only hashes already stored are looked
+ * up and locked: about 2 µs a blob more than a plain insert (psql, 300 new blobs: 0.5–0.7 ms).
  */
 export function storing(blobs: readonly Blob[]): SqlQuery {
   // In hash order, so two transactions storing the same values lock them in the same order.
@@ -50,13 +51,15 @@ export function storing(blobs: readonly Blob[]): SqlQuery {
       INSERT INTO kronos_blobs (hash, data, size) SELECT h, d::jsonb, octet_length(d) FROM blob_in
       ON CONFLICT (hash) DO NOTHING
       RETURNING hash
+    ), blob_old AS (
+      SELECT h FROM blob_in EXCEPT ALL SELECT hash FROM blob_new
     ), blob_held AS (
-      SELECT b.hash FROM kronos_blobs b
-      JOIN (SELECT h FROM blob_in EXCEPT ALL SELECT hash FROM blob_new) AS old ON b.hash = old.h
+      SELECT b.hash FROM kronos_blobs b JOIN blob_old ON b.hash = blob_old.h
       FOR KEY SHARE OF b
     ), blob_again AS (
-      INSERT INTO kronos_blobs (hash, data, size) SELECT h, d::jsonb, octet_length(d) FROM blob_in
-      WHERE h NOT IN (SELECT hash FROM blob_new) AND h NOT IN (SELECT hash FROM blob_held)
+      INSERT INTO kronos_blobs (hash, data, size)
+      SELECT i.h, i.d::jsonb, octet_length(i.d)
+      FROM blob_in i JOIN (SELECT h FROM blob_old EXCEPT ALL SELECT hash FROM blob_held) AS gone ON gone.h = i.h
       ON CONFLICT (hash) DO NOTHING
     )`;
 }
