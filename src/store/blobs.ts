@@ -43,7 +43,8 @@ export async function put(db: Queryable, blobs: readonly Blob[]): Promise<void> 
  * up and locked: about 2 µs a blob more than a plain insert (psql, 300 new blobs: 0.5–0.7 ms).
  */
 export function storing(blobs: readonly Blob[]): SqlQuery {
-  // In hash order, so two transactions storing the same values lock them in the same order.
+  // Inserted in hash order, so two transactions storing the same new values wait for each other
+  // in the same order (no deadlock). The FOR KEY SHARE locks do not conflict with one another.
   const unique = [...new Map(blobs.map((b) => [b.hash, b])).values()].sort((a, b) => (a.hash < b.hash ? -1 : 1));
   return sql`blob_in AS (
       SELECT h, d FROM unnest(${unique.map((b) => b.hash)}::text[], ${unique.map((b) => b.json)}::text[]) AS u(h, d)
