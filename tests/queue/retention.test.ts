@@ -6,7 +6,7 @@ import { deleteExpired } from "../../src/queue/retention.ts";
 import * as blobs from "../../src/store/blobs.ts";
 import { workflow } from "../../src/workflow/define.ts";
 import { backends, type TestDatabase } from "../support/postgres.ts";
-import { waitFor } from "../support/wait.ts";
+import { deferred, waitFor } from "../support/wait.ts";
 
 for (const backend of backends) {
   describe(`retention on ${backend.name}`, () => {
@@ -77,24 +77,18 @@ for (const backend of backends) {
       "retention running while a writer's reference is uncommitted leaves the blob the writer found",
       async () => {
         const blob = await storedOld({ shared: "written long ago" });
-        let release: () => void = () => {};
-        const held = new Promise<void>((r) => {
-          release = r;
-        });
-        let stored: () => void = () => {};
-        const storedNow = new Promise<void>((r) => {
-          stored = r;
-        });
+        const stored = deferred();
+        const mayCommit = deferred();
         const writer = t.db.transaction(async (tx) => {
           await blobs.put(tx, [blob]); // already stored: nothing written, the row is held
-          stored();
-          await held;
+          stored.resolve();
+          await mayCommit.promise;
           await refer(tx, blob.hash);
         });
-        await storedNow;
+        await stored.promise;
         // Retention between the writer's store and its commit: the old code deleted the blob here.
         const during = await blobs.deleteUnreferenced(t.db, { before: weekAgo(), limit: 100 });
-        release();
+        mayCommit.resolve();
         await writer;
         expect(during).toBe(0);
         expect(await exists(blob.hash)).toBe(true);
@@ -109,27 +103,21 @@ for (const backend of backends) {
       async () => {
         const blob = await storedOld({ shared: "about to be deleted" });
         // Retention's first statement has locked the blob and its delete is not committed yet.
-        let commitRetention: () => void = () => {};
-        const retentionMayCommit = new Promise<void>((r) => {
-          commitRetention = r;
-        });
-        let locked: () => void = () => {};
-        const lockedNow = new Promise<void>((r) => {
-          locked = r;
-        });
+        const deleted = deferred();
+        const mayCommit = deferred();
         const retention = t.db.transaction(async (tx) => {
           await tx.query(sql`SELECT hash FROM kronos_blobs WHERE hash = ${blob.hash} FOR UPDATE`);
           await tx.query(sql`DELETE FROM kronos_blobs WHERE hash = ${blob.hash}`);
-          locked();
-          await retentionMayCommit;
+          deleted.resolve();
+          await mayCommit.promise;
         });
-        await lockedNow;
+        await deleted.promise;
         const writer = t.db.transaction(async (tx) => {
           await blobs.put(tx, [blob]); // waits for retention, then finds the row gone
           await refer(tx, blob.hash);
         });
         await Bun.sleep(100); // the writer is now waiting on retention's row lock
-        commitRetention();
+        mayCommit.resolve();
         await retention;
         await writer;
         expect(await exists(blob.hash)).toBe(true);
