@@ -17,9 +17,9 @@ export interface WorkflowResult {
 }
 
 /**
- * After `warmupRuns` runs to warm the node up, `runs` runs of the six-step example started at once
- * and processed by one node with `workers` slots (steps/s from first start to last completion);
- * then start-to-finish latency of single runs on the idle node.
+ * After `warmupRuns` runs to warm the node up (the CLI uses as many as it measures), `runs` runs of
+ * the six-step example started at once and processed by one node with `workers` slots (steps/s
+ * from first start to last completion); then start-to-finish latency of single runs on the idle node.
  */
 export async function dag6Case(
   dbs: BenchDatabases,

@@ -78,7 +78,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
           await dag6Case(dbs, backend, pipeline, {
             workers: 50,
             runs,
-            warmupRuns: Math.ceil(runs / 4),
+            // As many runs again first. After a quarter as many, Bun's JIT thread was still compiling
+            // and PostgreSQL's fresh backends still planning and faulting in shared memory during the
+            // measured runs (perf); from 2,000 on PostgreSQL the figure stops rising (docs/benchmarks.md).
+            warmupRuns: runs,
             latencySamples: quick ? 10 : 100,
             batchSize,
           }),
