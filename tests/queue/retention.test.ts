@@ -116,7 +116,13 @@ for (const backend of backends) {
           await blobs.put(tx, [blob]); // waits for retention, then finds the row gone
           await refer(tx, blob.hash);
         });
-        await Bun.sleep(100); // the writer is now waiting on retention's row lock
+        // The writer is now waiting on retention's row lock.
+        await waitFor("the writer to wait on retention's row lock", async () => {
+          const [waiting] = await t.db.query<{ n: number }>(sql`
+            SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+          return (waiting?.n ?? 0) > 0;
+        });
         mayCommit.resolve();
         await retention;
         await writer;
