@@ -63,7 +63,7 @@ export interface Handoff {
   readonly leaseMs: number;
   /**
    * Reserves room for up to `n` jobs; returns how many were granted. Room is a free slot or, while
-   * this worker's jobs are short, a place to wait for one (worker.ts, HANDOFF_WAIT_MS).
+   * this worker's jobs are short, a place to wait for one (worker.ts, HOLD_WAIT_MS).
    */
   reserve(n: number): number;
   /** Jobs created claimed; the worker starts them after the commit, each as soon as it has a slot. */

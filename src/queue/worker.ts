@@ -34,16 +34,19 @@ export const defaultWorkerConfig: WorkerConfig = {
 };
 
 /**
- * How long a handed-off job may expect to wait in this worker for a slot. A completion may hand
- * this worker more follow-up jobs than it has free slots when its jobs are short enough for the
- * extra ones to start within about this long (mean run time × jobs waiting per slot); they then go
- * into one transaction together, which is what makes short jobs cheap. Jobs as long as this get
- * exactly the free slots, so a follow-up never sits in one busy worker while others are idle.
+ * How long a job this worker holds may expect to wait in it for a slot. While its jobs are short
+ * enough for extra ones to start within about this long (mean run time × jobs waiting per slot), a
+ * claim may take, and a completion may hand this worker, more jobs than it has free slots: they
+ * wait in line and start as slots free, never more than `concurrency` at once. That keeps the
+ * slots busy through the round trips of claims and completions (a slot held for a claim in flight
+ * runs nothing), and puts more outcomes in each completion transaction, which is what makes short
+ * jobs cheap. Jobs as long as this get exactly the free slots, so a job never sits in one busy
+ * worker while others are idle.
  */
-export const HANDOFF_WAIT_MS = 20;
+export const HOLD_WAIT_MS = 20;
 /**
- * At most this many handed-off jobs wait per slot, however short the jobs. Measured with 50
- * workers on the six-step benchmark: 8 gave about 10% more than 4 (twelve alternating pairs).
+ * At most this many held jobs wait per slot, however short the jobs. Measured with 50 workers on
+ * the six-step benchmark: 8 gave about 10% more than 4 (twelve alternating pairs).
  */
 const MAX_WAITING_PER_SLOT = 8;
 
@@ -69,9 +72,9 @@ export class Worker {
   #running = false;
   #claiming: Promise<void> | undefined;
   #claimAgain = false;
-  /** Slots promised to jobs being claimed: by a claim in flight, or by a completion handing them off. */
+  /** Jobs promised to this worker: by a claim in flight, or by a completion handing them off. */
   #reserved = 0;
-  /** Handed-off jobs that came without a free slot: held under our lease, started as slots free. */
+  /** Claimed or handed-off jobs that came without a free slot: held under our lease, started as slots free. */
   #waiting: ClaimedJob[] = [];
   /** Smoothed mean run time of this worker's jobs (ms); infinite until one has run. */
   #meanRunMs = Number.POSITIVE_INFINITY;
@@ -107,7 +110,7 @@ export class Worker {
         worker: this.id,
         leaseMs: this.#config.leaseMs,
         reserve: (n) => {
-          const granted = this.#running ? Math.max(0, Math.min(n, this.#handoffRoom())) : 0;
+          const granted = this.#running ? Math.max(0, Math.min(n, this.#room())) : 0;
           this.#reserved += granted;
           return granted;
         },
@@ -132,41 +135,34 @@ export class Worker {
         this.#meanRunMs = Number.isFinite(this.#meanRunMs) ? this.#meanRunMs * 0.9 + ms * 0.1 : ms;
         this.#completer.push(outcome);
         this.#startWaiting();
-        // Slots came free: take more without waiting for a notification when a wake-up was
-        // missed while the pool was full, or when work is waiting (once enough slots are free
-        // to make the claim worth a round trip).
-        if (this.#claimAgain || (this.#backlog && this.#free() >= this.#refillAt)) this.wake();
+        // A slot came free: take more without waiting for a notification when a wake-up was
+        // missed while there was no room, or when work is waiting (once there is room for enough
+        // jobs to make the claim worth a round trip).
+        if (this.#claimAgain || (this.#backlog && this.#room() >= this.#refillAt)) this.wake();
       },
     });
   }
 
-  /** Slots neither running a job nor promised to one (negative while handed-off jobs wait). */
-  #free(): number {
-    return this.#pool.free - this.#reserved - this.#waiting.length;
-  }
-
-  /** How many jobs a completion may hand to this worker now (see HANDOFF_WAIT_MS). */
-  #handoffRoom(): number {
+  /**
+   * How many more jobs this worker may take on now, by claim or handoff: its free slots, less the
+   * jobs promised to it (claims and completions in flight) and those waiting in line, plus, while
+   * its jobs are short, the waiting line's allowance (HOLD_WAIT_MS).
+   */
+  #room(): number {
     const slots = this.#config.concurrency;
-    const waitable = Math.floor((slots * HANDOFF_WAIT_MS) / Math.max(this.#meanRunMs, 0.01));
-    return this.#free() + Math.min(waitable, MAX_WAITING_PER_SLOT * slots);
+    const waitable = Math.floor((slots * HOLD_WAIT_MS) / Math.max(this.#meanRunMs, 0.01));
+    return this.#pool.free - this.#reserved - this.#waiting.length + Math.min(waitable, MAX_WAITING_PER_SLOT * slots);
   }
 
-  /** Slots free now and not promised (to a claim in flight): where handed-off jobs may start. */
-  #startable(): number {
-    return Math.max(0, this.#pool.free - this.#reserved);
-  }
-
-  /** Starts what fits in the pool; the rest waits for slots (only handed-off jobs get here). */
+  /** Queues jobs behind those already waiting and starts what fits in the free slots. */
   #startOrHold(claimed: ClaimedJob[]): void {
-    const now = Math.min(claimed.length, this.#startable());
-    if (now > 0) this.#pool.start(claimed.slice(0, now));
-    if (now < claimed.length) this.#waiting.push(...claimed.slice(now));
+    this.#waiting.push(...claimed);
+    this.#startWaiting();
   }
 
-  /** Starts waiting jobs in the slots that came free (after a job settled or a claim let go). */
+  /** Starts waiting jobs in the slots that came free, first come first served. */
   #startWaiting(): void {
-    const now = Math.min(this.#waiting.length, this.#startable());
+    const now = Math.min(this.#waiting.length, this.#pool.free);
     if (now > 0) this.#pool.start(this.#waiting.splice(0, now));
   }
 
@@ -207,12 +203,12 @@ export class Worker {
     if (this.#claiming) return;
     this.#claiming = this.#claimLoop().finally(() => {
       this.#claiming = undefined;
-      if (this.#claimAgain && this.#free() > 0) this.wake();
+      if (this.#claimAgain && this.#room() > 0) this.wake();
     });
   }
 
   async #claimLoop(): Promise<void> {
-    while (this.#running && this.#claimAgain && this.#free() > 0) {
+    while (this.#running && this.#claimAgain && this.#room() > 0) {
       this.#claimAgain = false;
       try {
         await this.runOnce();
@@ -220,13 +216,13 @@ export class Worker {
         this.#log[isConnectionError(error) ? "warn" : "error"]("claim failed", { error: String(error) });
         return;
       }
-      if (this.#backlog && this.#free() >= this.#refillAt) this.#claimAgain = true;
+      if (this.#backlog && this.#room() >= this.#refillAt) this.#claimAgain = true;
     }
   }
 
-  /** Claims up to min(batch size, free slots) jobs and starts them; returns how many. */
+  /** Claims up to min(batch size, room) jobs and starts them, or queues them for a slot; returns how many. */
   async runOnce(): Promise<number> {
-    const limit = Math.min(this.#config.batchSize, this.#free());
+    const limit = Math.min(this.#config.batchSize, this.#room());
     if (limit <= 0) return 0;
     const claimParams = {
       worker: this.id,
@@ -235,19 +231,17 @@ export class Worker {
       types: this.#registry.types(),
       definitionIds: this.#registry.definitionIds(),
     };
-    // Hold the slots while the claim is in flight, or a completion could hand them off too.
+    // Count the claim's jobs as taken while it is in flight, or a completion could take their room too.
     this.#reserved += limit;
     let claimed: ClaimedJob[] = [];
     try {
       claimed = await this.#claim(claimParams);
     } finally {
       this.#reserved -= limit;
-      // The claimed jobs take the slots held for them; handed-off jobs held back meanwhile, the rest.
       if (claimed.length > 0) {
         this.#hooks.onClaimed?.(claimed.length);
-        this.#pool.start(claimed);
+        this.#startOrHold(claimed);
       }
-      this.#startWaiting();
     }
     this.#backlog = claimed.length === limit;
     return claimed.length;
@@ -308,7 +302,7 @@ export class Worker {
       finished = await this.#pool.idle(Math.max(0, deadline - Date.now()));
       await this.#completer.idle();
     } while (finished && this.#pool.size > 0);
-    // Past the grace: running jobs are abandoned; handed-off jobs still waiting for a slot never
+    // Past the grace: running jobs are abandoned; jobs still waiting for a slot never
     // started. Both go back to the queue without counting the attempt.
     const left = [...(finished ? [] : this.#pool.abandon("shutting down")), ...this.#waiting.splice(0)];
     let handedBack = 0;
