@@ -7,6 +7,8 @@ export const SqlState = {
   QUERY_CANCELED: "57014",
   ADMIN_SHUTDOWN: "57P01",
   CANNOT_CONNECT_NOW: "57P03",
+  SERIALIZATION_FAILURE: "40001",
+  DEADLOCK_DETECTED: "40P01",
 } as const;
 
 /** The SQLSTATE of a database error from either backend, if it has one. */
@@ -38,4 +40,14 @@ export function isConnectionError(error: unknown): boolean {
     return true;
   const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
   return typeof code === "string" && CONNECTION_LOST.has(code);
+}
+
+/**
+ * True when the server rolled the transaction back because of other transactions (a deadlock it
+ * broke by choosing this one, or a serialization failure): the same transaction may succeed if
+ * run again.
+ */
+export function isTransactionConflict(error: unknown): boolean {
+  const state = sqlState(error);
+  return state === SqlState.DEADLOCK_DETECTED || state === SqlState.SERIALIZATION_FAILURE;
 }

@@ -1,4 +1,4 @@
-export { isConnectionError, SqlState, sqlState } from "./errors.ts";
+export { isConnectionError, isTransactionConflict, SqlState, sqlState } from "./errors.ts";
 export { type MigrateResult, migrate } from "./migrate.ts";
 export { type OpenOptions, openDatabase } from "./open.ts";
 export { openPglite } from "./pglite.ts";

@@ -1,4 +1,4 @@
-import { type Database, isConnectionError, type Queryable } from "../db/index.ts";
+import { type Database, isConnectionError, isTransactionConflict, type Queryable } from "../db/index.ts";
 import type { Logger } from "../log.ts";
 import type { ClaimedJob } from "../store/jobs.ts";
 import * as jobs from "../store/jobs.ts";
@@ -6,6 +6,9 @@ import type { Clock } from "./clock.ts";
 import type { Settled } from "./pool.ts";
 import { nextRunAt, type RetryPolicy } from "./retry.ts";
 import type { CompletedJob, FailedJob, HandlerRegistry, Handoff } from "./types.ts";
+
+/** Times a batch rolled back by a deadlock or serialization failure is written again whole. */
+const MAX_CONFLICT_RETRIES = 3;
 
 /** How the completer hands follow-up jobs to its worker (see Handoff). */
 export interface HandoffTarget {
@@ -27,30 +30,76 @@ export interface CompleterOptions {
   log: Logger;
   /** Most outcomes written in one transaction. */
   maxBatch?: number;
+  /**
+   * Transactions in flight at once (default 1). Outcomes whose handler gives a lane key
+   * (JobHandler.laneKey) are spread over the lanes by key; the others all go to the first.
+   */
+  lanes?: number;
   /** Where follow-up jobs created claimed go; without it hooks get no slots. */
   handoff?: HandoffTarget;
   /** Called after each committed batch (metrics). */
   onCommitted?(done: { completed: CompletedJob[]; failed: FailedJob[]; refused: number }): void;
 }
 
+type LaneOptions = Required<Omit<CompleterOptions, "onCommitted" | "handoff" | "lanes">> &
+  Pick<CompleterOptions, "onCommitted" | "handoff">;
+
 /**
- * Records job outcomes with group commit: while one transaction is being written, new outcomes
- * wait and go together in the next one. An idle queue writes each outcome at once (low latency);
- * a busy one writes hundreds per transaction (pgbench here: ~3,000 single-row transactions/s
- * against ~30,000 rows/s in batches of 50).
+ * Records job outcomes with group commit, in one or more lanes: while a lane's transaction is
+ * being written, new outcomes for it wait and go together in its next one. An idle queue writes
+ * each outcome at once (low latency); a busy one writes hundreds per transaction (pgbench here:
+ * ~3,000 single-row transactions/s against ~30,000 rows/s in batches of 50). Outcomes with the
+ * same lane key always take the same lane, so they are committed in the order they came.
  */
 export class Completer {
-  readonly #o: Required<Omit<CompleterOptions, "onCommitted" | "handoff">> &
-    Pick<CompleterOptions, "onCommitted" | "handoff">;
+  readonly #lanes: CompletionLane[];
+  readonly #registry: HandlerRegistry;
+
+  constructor(options: CompleterOptions) {
+    const { lanes = 1, ...rest } = options;
+    this.#registry = options.registry;
+    this.#lanes = Array.from({ length: Math.max(1, lanes) }, () => new CompletionLane({ maxBatch: 500, ...rest }));
+  }
+
+  /** Outcomes not yet committed (their leases must still be renewed). */
+  pendingIds(): number[] {
+    return this.#lanes.flatMap((lane) => lane.pendingIds());
+  }
+
+  push(outcome: Settled): void {
+    this.#laneOf(outcome.job).push(outcome);
+  }
+
+  /** Resolves once everything pushed so far is written (or given up on). */
+  async idle(): Promise<void> {
+    await Promise.all(this.#lanes.map((lane) => lane.idle()));
+  }
+
+  #laneOf(job: ClaimedJob): CompletionLane {
+    const lanes = this.#lanes;
+    const key = lanes.length > 1 ? this.#registry.get(job.type)?.laneKey?.(job) : undefined;
+    return lanes[key === undefined ? 0 : laneIndex(key, lanes.length)] as CompletionLane;
+  }
+}
+
+/** The lane of a key: FNV-1a of its UTF-16 code units, modulo the number of lanes. */
+export function laneIndex(key: string, lanes: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % lanes;
+}
+
+/** One completion transaction at a time, and the outcomes waiting for the next one. */
+class CompletionLane {
+  readonly #o: LaneOptions;
   #pending: Settled[] = [];
   #flushing: Promise<void> | undefined;
   #idleWaiters: (() => void)[] = [];
 
-  constructor(options: CompleterOptions) {
-    this.#o = { maxBatch: 500, ...options };
+  constructor(options: LaneOptions) {
+    this.#o = options;
   }
 
-  /** Outcomes not yet committed (their leases must still be renewed). */
   pendingIds(): number[] {
     return this.#pending.map((s) => s.job.id);
   }
@@ -60,7 +109,6 @@ export class Completer {
     this.#flushing ??= this.#drain();
   }
 
-  /** Resolves once everything pushed so far is written (or given up on). */
   idle(): Promise<void> {
     if (!this.#flushing) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
@@ -68,19 +116,26 @@ export class Completer {
 
   async #drain(): Promise<void> {
     let backoff = 50;
+    let conflicts = 0;
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0, this.#o.maxBatch);
       try {
         await this.#write(batch);
         backoff = 50;
+        conflicts = 0;
       } catch (error) {
-        if (isConnectionError(error)) {
-          // The database is away: keep the outcomes and try again; leases cover the wait.
+        // The database is away, or rolled this transaction back to break a deadlock (two lanes, or
+        // another writer, storing the same new blob in different orders): nothing was written.
+        // Keep the outcomes and write them again, together; leases cover the wait. A conflict that
+        // keeps coming back is left to the one-by-one writes below.
+        const conflict = isTransactionConflict(error) && ++conflicts <= MAX_CONFLICT_RETRIES;
+        if (isConnectionError(error) || conflict) {
           this.#o.log.warn("could not record job outcomes, retrying", { error: String(error), jobs: batch.length });
           this.#pending.unshift(...batch);
           await Bun.sleep(backoff);
           backoff = Math.min(backoff * 2, 2_000);
         } else if (batch.length > 1) {
+          conflicts = 0;
           // One bad outcome must not sink the others: write them one by one.
           for (const one of batch) await this.#writeAlone(one);
         } else {

@@ -40,6 +40,14 @@ export interface JobHandler<P = unknown, Prepared = unknown> {
    * always kept (retry, dead-letter).
    */
   keepCompleted?: boolean;
+  /**
+   * Which completion lane this job's outcome takes, when the completer has several (worker.ts,
+   * COMPLETION_LANES): outcomes with equal keys are committed one batch after another, in the order
+   * they came; outcomes with different keys may be committed by concurrent transactions. A handler
+   * whose hooks write rows shared by several jobs gives those jobs one key (a workflow step: its
+   * run). Without it, every outcome of the handler takes the first lane.
+   */
+  laneKey?(job: ClaimedJob): string;
   /** Runs in the claim's transaction; returns ids of jobs it settled itself, which are not run. */
   onClaimed?(tx: Queryable, jobs: readonly ClaimedJob[]): Promise<Iterable<number> | undefined>;
   /**

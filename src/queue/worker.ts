@@ -49,6 +49,15 @@ export const HOLD_WAIT_MS = 20;
  * the six-step benchmark: 8 gave about 10% more than 4 (twelve alternating pairs).
  */
 const MAX_WAITING_PER_SLOT = 8;
+/**
+ * Completion transactions in flight at once on PostgreSQL, for outcomes whose handler names a lane
+ * (JobHandler.laneKey: a workflow step's run). One lane writes one batch at a time, and with the
+ * workflow engine's hooks a batch of steps costs about 100 µs a step of serial statement time: two
+ * lanes overlap one batch's round trips and commit with the other's statements. Six-step
+ * benchmark, 50 workers, order-balanced pairs: see docs/benchmarks.md. PGlite has one connection,
+ * so one lane there.
+ */
+export const COMPLETION_LANES = 2;
 
 export interface WorkerHooks {
   onClaimed?(count: number): void;
@@ -105,6 +114,7 @@ export class Worker {
       retry: this.#config.retry,
       clock,
       log: this.#log,
+      lanes: this.#db.backend === "pglite" ? 1 : COMPLETION_LANES,
       onCommitted: (done) => this.#hooks.onCommitted?.(done),
       handoff: {
         worker: this.id,

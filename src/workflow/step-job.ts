@@ -127,6 +127,14 @@ export class StepJobHandler implements JobHandler<StepPayload, PreparedOutcomes>
 
   constructor(private readonly registry: WorkflowRegistry) {}
 
+  /**
+   * A run's outcomes share a completion lane: its steps' writes are committed in order, and two
+   * lanes never wait for each other's run locks.
+   */
+  laneKey(job: ClaimedJob): string {
+    return payloadOf(job).runId;
+  }
+
   #def(job: ClaimedJob): LoadedDefinition {
     const def = job.definitionId === null ? undefined : this.registry.byId(job.definitionId);
     if (!def) throw new Error(`workflow definition ${job.definitionId} is not loaded on this node`);

@@ -1,26 +1,32 @@
 // The completer records each outcome once, fenced by attempt, even when one batch holds two
 // outcomes of the same job: an attempt whose lease ran out during an outage, and the attempt the
-// same worker claimed after the reaper took the job back (found by chaos scenario 2).
+// same worker claimed after the reaper took the job back (found by chaos scenario 2). With several
+// lanes, outcomes of different lane keys commit in concurrent transactions and those of one key in
+// order; a batch whose transaction the server rolls back to break a deadlock is written again.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Database, type Queryable, sql } from "../../src/db/index.ts";
 import { silentLogger } from "../../src/log.ts";
 import { systemClock } from "../../src/queue/clock.ts";
-import { Completer } from "../../src/queue/completer.ts";
+import { Completer, laneIndex } from "../../src/queue/completer.ts";
 import type { Settled } from "../../src/queue/pool.ts";
 import { defaultRetryPolicy } from "../../src/queue/retry.ts";
 import { HandlerRegistry } from "../../src/queue/types.ts";
 import type { ClaimedJob } from "../../src/store/jobs.ts";
 import * as jobs from "../../src/store/jobs.ts";
 import { backends, type TestDatabase } from "../support/postgres.ts";
+import { deferred, waitFor } from "../support/wait.ts";
 
 const claim = async (db: Database, type = "t") => {
   const [job] = await jobs.claim(db, { worker: "w", limit: 1, leaseMs: 60_000, types: [type], definitionIds: [] });
   if (!job) throw new Error("nothing to claim");
   return job;
 };
-const completerFor = (db: Database, registry: HandlerRegistry) =>
-  new Completer({ db, registry, retry: defaultRetryPolicy, clock: systemClock, log: silentLogger });
+const completerFor = (
+  db: Database,
+  registry: HandlerRegistry,
+  o: { lanes?: number; onCommitted?(done: { completed: { job: ClaimedJob }[] }): void } = {},
+) => new Completer({ db, registry, retry: defaultRetryPolicy, clock: systemClock, log: silentLogger, ...o });
 /** A job whose first attempt's lease ran out: the reaper took it back and attempt 2 was claimed. */
 const staleAndFresh = async (db: Database, type = "t") => {
   await jobs.submit(db, { type });
@@ -113,5 +119,113 @@ for (const backend of backends) {
       expect(handed.flatMap((h) => h.done)).toEqual([[fresh.id, 2]]);
       expect((await jobs.get(db, { id: failing.id }))?.state).toBe("dead");
     });
+
+    // PostgreSQL only: PGlite has one connection, so its transactions never overlap.
+    test.skipIf(backend.name === "pglite")(
+      "two lanes: another key's outcome commits while a lane's transaction is open; the same key's waits",
+      async () => {
+        const db = t.db;
+        // Keys "k0", "k1", … until one lands in each lane, and a second key in the first one's lane.
+        const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+        const held = keys[0] as string;
+        const sameLane = keys.find((k) => k !== held && laneIndex(k, 2) === laneIndex(held, 2)) as string;
+        const otherLane = keys.find((k) => laneIndex(k, 2) !== laneIndex(held, 2)) as string;
+        const gate = deferred();
+        let holding = false;
+        const registry = new HandlerRegistry();
+        registry.register<{ key: string }>("keyed", {
+          run: () => null,
+          laneKey: (job) => (job.payload as { key: string }).key,
+          async onCompleted(_tx, done) {
+            if (done.some((d) => (d.job.payload as { key: string }).key === held)) {
+              holding = true;
+              await gate.promise; // keeps this lane's transaction open
+            }
+          },
+        });
+        const committed: string[] = [];
+        const completer = completerFor(db, registry, {
+          lanes: 2,
+          onCommitted: ({ completed }) => {
+            for (const c of completed) committed.push((c.job.payload as { key: string }).key);
+          },
+        });
+        const job = async (key: string) => {
+          await jobs.submit(db, { type: "keyed", payload: { key } });
+          return claim(db, "keyed");
+        };
+        const [first, second, third] = [await job(held), await job(otherLane), await job(sameLane)];
+        completer.push(ok(first as ClaimedJob, null));
+        await waitFor("the first lane's transaction held open", () => holding);
+        completer.push(ok(second as ClaimedJob, null));
+        completer.push(ok(third as ClaimedJob, null));
+        await waitFor("the other lane's outcome committed", () => committed.includes(otherLane));
+        expect(committed).toEqual([otherLane]);
+        gate.resolve();
+        await completer.idle();
+        expect(committed).toEqual([otherLane, held, sameLane]);
+      },
+    );
+
+    // PostgreSQL only: a deadlock needs two connections.
+    test.skipIf(backend.name === "pglite")(
+      "a batch whose transaction is a deadlock's victim is written again, whole",
+      async () => {
+        const db = t.db;
+        await db.query(sql`CREATE TABLE IF NOT EXISTS deadlock_probe (id int PRIMARY KEY)`);
+        await db.query(sql`INSERT INTO deadlock_probe VALUES (1), (2) ON CONFLICT DO NOTHING`);
+        const probe = sql`SELECT id FROM deadlock_probe WHERE id = 1 FOR UPDATE`;
+        let attempts = 0;
+        const hookHoldsRow1 = deferred();
+        const registry = new HandlerRegistry();
+        registry.register("victim", {
+          run: () => null,
+          async onCompleted(tx, done) {
+            if (done.length < 2) return; // the batch written first, alone
+            attempts++;
+            // First attempt: row 1, then row 2, which the other transaction below holds.
+            await tx.query(probe);
+            if (attempts === 1) hookHoldsRow1.resolve();
+            await tx.query(sql`SELECT id FROM deadlock_probe WHERE id = 2 FOR UPDATE`);
+          },
+        });
+        const batches: number[] = [];
+        const completer = completerFor(db, registry, {
+          onCommitted: ({ completed }) => batches.push(completed.length),
+        });
+        const victims: ClaimedJob[] = [];
+        for (let i = 0; i < 3; i++) {
+          await jobs.submit(db, { type: "victim" });
+          victims.push(await claim(db, "victim"));
+        }
+        const [alone, ...pair] = victims as [ClaimedJob, ClaimedJob, ClaimedJob];
+        const other = await db.reserve();
+        try {
+          await other.query(sql`BEGIN`);
+          await other.query(sql`SELECT id FROM deadlock_probe WHERE id = 2 FOR UPDATE`);
+          // While the first is being written, the other two queue up and go together.
+          completer.push(ok(alone, null));
+          for (const v of pair) completer.push(ok(v, null));
+          await hookHoldsRow1.promise;
+          // Once the hook waits for row 2, ask for row 1: the hook waited first, so its deadlock
+          // check runs first and its transaction is the one rolled back.
+          await waitFor("the hook waiting for row 2", async () => {
+            const [row] = await db.query<{ n: number }>(sql`
+              SELECT count(*)::int AS n FROM pg_stat_activity
+              WHERE wait_event_type = 'Lock' AND query LIKE '%deadlock_probe WHERE id = 2%'`);
+            return row?.n === 1;
+          });
+          await other.query(probe);
+          await other.query(sql`COMMIT`);
+        } finally {
+          await other.release();
+        }
+        await completer.idle();
+        // Rolled back once, then written again as the same batch of two (not one by one).
+        expect(attempts).toBe(2);
+        expect(batches).toEqual([1, 2]);
+        for (const v of victims) expect((await jobs.get(db, { id: v.id }))?.state).toBe("completed");
+      },
+    );
   });
 }
