@@ -134,12 +134,10 @@ class CompletionLane {
           this.#pending.unshift(...batch);
           await Bun.sleep(backoff);
           backoff = Math.min(backoff * 2, 2_000);
-        } else if (batch.length > 1) {
+        } else {
           conflicts = 0;
           // One bad outcome must not sink the others: write them one by one.
           for (const one of batch) await this.#writeAlone(one);
-        } else {
-          await this.#writeAlone(batch[0] as Settled);
         }
       }
     }
