@@ -15,7 +15,7 @@ import { HandlerRegistry } from "../../src/queue/types.ts";
 import type { ClaimedJob } from "../../src/store/jobs.ts";
 import * as jobs from "../../src/store/jobs.ts";
 import { backends, type TestDatabase } from "../support/postgres.ts";
-import { deferred, waitFor } from "../support/wait.ts";
+import { deferred, waitFor, waitForLockWait } from "../support/wait.ts";
 
 const claim = async (db: Database, type = "t") => {
   const [job] = await jobs.claim(db, { worker: "w", limit: 1, leaseMs: 60_000, types: [type], definitionIds: [] });
@@ -209,12 +209,7 @@ for (const backend of backends) {
           await hookHoldsRow1.promise;
           // Once the hook waits for row 2, ask for row 1: the hook waited first, so its deadlock
           // check runs first and its transaction is the one rolled back.
-          await waitFor("the hook waiting for row 2", async () => {
-            const [row] = await db.query<{ n: number }>(sql`
-              SELECT count(*)::int AS n FROM pg_stat_activity
-              WHERE wait_event_type = 'Lock' AND query LIKE '%deadlock_probe WHERE id = 2%'`);
-            return row?.n === 1;
-          });
+          await waitForLockWait(db, "the hook waiting for row 2", "deadlock_probe WHERE id = 2");
           await other.query(probe);
           await other.query(sql`COMMIT`);
         } finally {

@@ -6,7 +6,7 @@ import { deleteExpired } from "../../src/queue/retention.ts";
 import * as blobs from "../../src/store/blobs.ts";
 import { workflow } from "../../src/workflow/define.ts";
 import { backends, type TestDatabase } from "../support/postgres.ts";
-import { deferred, waitFor } from "../support/wait.ts";
+import { deferred, waitFor, waitForLockWait } from "../support/wait.ts";
 
 for (const backend of backends) {
   describe(`retention on ${backend.name}`, () => {
@@ -116,13 +116,7 @@ for (const backend of backends) {
           await blobs.put(tx, [blob]); // waits for retention, then finds the row gone
           await refer(tx, blob.hash);
         });
-        // The writer is now waiting on retention's row lock.
-        await waitFor("the writer to wait on retention's row lock", async () => {
-          const [waiting] = await t.db.query<{ n: number }>(sql`
-            SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-          return (waiting?.n ?? 0) > 0;
-        });
+        await waitForLockWait(t.db, "the writer to wait on retention's row lock");
         mayCommit.resolve();
         await retention;
         await writer;

@@ -1,3 +1,4 @@
+import { type Queryable, sql } from "../../src/db/index.ts";
 import type { Clock } from "../../src/queue/clock.ts";
 
 /**
@@ -45,4 +46,18 @@ export function steppingClock(): Clock & { advance(ms: number): void } {
       offset += ms;
     },
   };
+}
+
+/**
+ * Waits until a backend of this database is blocked on a lock (PostgreSQL only), optionally one
+ * whose statement contains `statement`: how a test knows a transaction has reached a lock wait.
+ */
+export async function waitForLockWait(db: Queryable, what: string, statement = ""): Promise<void> {
+  await waitFor(what, async () => {
+    const [row] = await db.query<{ n: number }>(sql`
+      SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock'
+        AND strpos(query, ${statement}) > 0`);
+    return (row?.n ?? 0) > 0;
+  });
 }
